@@ -1,0 +1,21 @@
+"""The gateway process's HTTP app: the clinic-facing DICOMweb door to Orthanc."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from gateway.dicomweb.router import router as dicomweb_router
+from services.api.errors import install_error_handlers
+
+
+def create_app() -> FastAPI:
+    """Build the gateway app (DICOMweb STOW-RS, health)."""
+    app = FastAPI(title="RadBridge gateway", version="0.1.0")
+    install_error_handlers(app)
+    app.include_router(dicomweb_router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

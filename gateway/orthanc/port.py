@@ -1,0 +1,55 @@
+"""What the gateway needs from Orthanc, as a port its code depends on (Cosmic Python style)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from gateway.orthanc.records import ChangesPage, DicomNode, InstanceOrigin, StudyInfo, UploadResult
+
+
+class OrthancPort(Protocol):
+    """The Orthanc operations the gateway uses.
+
+    Every method raises ``OrthancUnavailable`` when Orthanc cannot be reached in time or fails
+    internally, ``OrthancNotFound`` for a missing resource and ``OrthancRejected`` for other 4xx.
+    """
+
+    def is_alive(self) -> bool:
+        """Return whether Orthanc answers ``/system`` with our credentials."""
+        ...
+
+    def get_changes(self, since: int, limit: int = 100) -> ChangesPage:
+        """Return up to ``limit`` changes with a sequence number above ``since``."""
+        ...
+
+    def get_study(self, orthanc_id: str) -> StudyInfo:
+        """Return a study, its patient fields, series and instance ids."""
+        ...
+
+    def get_instance_origin(self, instance_id: str) -> InstanceOrigin:
+        """Return how and from whom an instance was received."""
+        ...
+
+    def get_instance_file(self, instance_id: str) -> bytes:
+        """Return the stored DICOM file of an instance."""
+        ...
+
+    def upload_instance(self, data: bytes) -> UploadResult:
+        """Store one DICOM instance; storing it again answers ``AlreadyStored``."""
+        ...
+
+    def delete_instance(self, instance_id: str) -> bool:
+        """Delete an instance; return False if it was already gone."""
+        ...
+
+    def set_modality(self, name: str, aet: str, host: str, port: int) -> None:
+        """Create or replace a DICOM node allowed to C-ECHO and C-STORE (no restart needed)."""
+        ...
+
+    def delete_modality(self, name: str) -> bool:
+        """Remove a DICOM node; return False if it was not registered."""
+        ...
+
+    def list_modalities(self) -> list[DicomNode]:
+        """Return the DICOM nodes Orthanc currently accepts, sorted by name."""
+        ...

@@ -1,0 +1,135 @@
+"""Run one AI job: lease it, fetch its input, call Triton, record findings and settle the study.
+
+The three steps follow grand-challenge's pattern: a short transaction to take the lease, the
+computation with no transaction open, and a short transaction to record the result. A job whose
+lease is no longer ours when the result comes back is left alone (someone else re-ran it).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from pydicom.dataset import Dataset
+from sqlalchemy.orm import Session
+
+from inference.dicom.pixels import PixelDataError
+from inference.dicom.source import OrthancInstanceSource, SourceDataError, SourceUnavailable
+from inference.pipelines import image_quality
+from inference.pipelines.findings import FindingDraft
+from inference.triton.port import InferenceClient, ModelContractError, TritonUnavailable
+from services.finding import service as finding_service
+from services.finding.service import FindingInput
+from services.inference_job import service as job_service
+from services.kit.db import session_scope
+from services.kit.settings import CoreSettings
+from services.models import InferenceJob, Series
+from services.study import repository as study_repository
+from services.study import service as study_service
+from services.study.routing import configured_routes
+
+log = logging.getLogger("radbridge.inference")
+Pipeline = Callable[[InferenceClient, list[Dataset]], list[FindingDraft]]
+
+
+def _image_quality(client: InferenceClient, datasets: list[Dataset]) -> list[FindingDraft]:
+    return image_quality.postprocess(image_quality.run(client, datasets))
+
+
+PIPELINES: dict[str, Pipeline] = {image_quality.MODEL_NAME: _image_quality}
+
+
+@dataclass(frozen=True)
+class JobInput:
+    """The series a job runs on."""
+
+    series_instance_uid: str
+    series_orthanc_id: str
+
+
+def _pick_series(series: list[Series], modalities: frozenset[str]) -> JobInput | None:
+    usable = [s for s in series if s.orthanc_id and s.modality.upper() in modalities]
+    if not usable:
+        return None
+    best = max(usable, key=lambda s: s.instance_count)
+    assert best.orthanc_id is not None
+    return JobInput(best.series_instance_uid, best.orthanc_id)
+
+
+def _lease(settings: CoreSettings, job_id: uuid.UUID) -> tuple[job_service.ClaimedJob, JobInput | None] | None:
+    with session_scope() as session:
+        claimed = job_service.claim(session, job_id=job_id, lease_s=settings.job_lease_s)
+        if claimed is None:
+            return None
+        routes = {(r.name, r.version): r for r in configured_routes(settings)}
+        route = routes.get((claimed.model_name, claimed.model_version))
+        modalities = route.modalities if route else frozenset()
+        series = study_repository.series_of(session, claimed.study_id)
+        return claimed, _pick_series(series, modalities)
+
+
+def _finish(job_id: uuid.UUID, update: Callable[[Session, InferenceJob], None]) -> None:
+    with session_scope() as session:
+        job = session.get(InferenceJob, job_id, with_for_update=True)
+        if job is None or job.status != "RUNNING":
+            log.info("job %s no longer ours (status %s); result dropped", job_id, job and job.status)
+            return
+        update(session, job)
+        session.flush()
+        study_service.settle_ai_status(session, study_id=job.study_id)
+
+
+def run_job(
+    job_id: uuid.UUID,
+    *,
+    settings: CoreSettings,
+    client: InferenceClient,
+    source: OrthancInstanceSource,
+) -> str:
+    """Run a job end to end; return its outcome ("succeeded", "failed", "skipped").
+
+    Raises TritonUnavailable or SourceUnavailable after handing the job back to the queue, so
+    the task layer retries with backoff.
+    """
+    leased = _lease(settings, job_id)
+    if leased is None:
+        return "skipped"
+    claimed, job_input = leased
+    pipeline = PIPELINES.get(claimed.model_name)
+
+    def fail(reason: str) -> str:
+        _finish(job_id, lambda session, job: job_service.mark_failed(session, job=job, reason=reason))
+        log.warning("job %s failed: %s", job_id, reason)
+        return "failed"
+
+    if pipeline is None:
+        return fail(f"no pipeline for model {claimed.model_name}")
+    if job_input is None:
+        return fail("no_input_series: no series of a modality this model accepts")
+    try:
+        dataset = source.representative_instance(job_input.series_orthanc_id)
+        started = time.perf_counter()
+        drafts = pipeline(client, [dataset])
+        infer_ms = int((time.perf_counter() - started) * 1000)
+    except (TritonUnavailable, SourceUnavailable) as exc:
+        reason = str(exc)
+        _finish(
+            job_id,
+            lambda session, job: job_service.release_for_retry(session, job=job, reason=reason),
+        )
+        raise
+    except (PixelDataError, ModelContractError, SourceDataError) as exc:
+        return fail(f"{type(exc).__name__}: {exc}")
+
+    def record(session: Session, job: InferenceJob) -> None:
+        inputs = [FindingInput(**asdict(d)) for d in drafts]  # type: ignore[arg-type]
+        finding_service.record(session, job=job, findings=inputs)
+        job_service.mark_succeeded(
+            session, job=job, infer_ms=infer_ms, input_series_uid=job_input.series_instance_uid
+        )
+
+    _finish(job_id, record)
+    return "succeeded"

@@ -1,0 +1,45 @@
+"""Inference tasks: thin shells that parse ids and call the runner with per-process clients."""
+
+from __future__ import annotations
+
+import uuid
+from functools import lru_cache
+
+from inference.dicom.source import OrthancInstanceSource, SourceUnavailable
+from inference.runner import run_job as run
+from inference.triton.grpc_client import GrpcInferenceClient
+from inference.triton.port import TritonUnavailable
+from services.contracts.task_names import QUEUE_INFERENCE, RUN_INFERENCE, SWEEP_STALE_JOBS
+from services.inference_job import service as job_service
+from services.kit.celery import task
+from services.kit.db import session_scope
+from services.kit.settings import get_settings
+
+
+@lru_cache
+def _triton() -> GrpcInferenceClient:
+    settings = get_settings()
+    return GrpcInferenceClient(settings.triton.grpc_url, timeout_s=settings.triton.timeout_s)
+
+
+@lru_cache
+def _orthanc() -> OrthancInstanceSource:
+    o = get_settings().orthanc
+    return OrthancInstanceSource(o.url, o.username, o.password.get_secret_value())
+
+
+@task(RUN_INFERENCE, queue=QUEUE_INFERENCE, retry_on=(TritonUnavailable, SourceUnavailable))
+def run_job(*, job_id: str) -> str:
+    """Run one AI job (idempotent: a job that is not ours to run is skipped)."""
+    return run(uuid.UUID(job_id), settings=get_settings(), client=_triton(), source=_orthanc())
+
+
+@task(SWEEP_STALE_JOBS, queue=QUEUE_INFERENCE)
+def sweep_stale_jobs() -> dict[str, int]:
+    """Re-queue jobs stuck past their lease (crashed worker, lost message)."""
+    settings = get_settings()
+    with session_scope() as session:
+        requeued, failed = job_service.sweep_stale(
+            session, lease_s=settings.job_lease_s, max_attempts=settings.job_max_attempts
+        )
+    return {"requeued": requeued, "failed": failed}

@@ -1,0 +1,38 @@
+"""The API process's composition root: routers, error handlers, health checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from services.api.errors import install_error_handlers
+from services.auth.router import router as auth_router
+from services.kit.http import DbSession
+from services.report.router import router as report_router
+from services.study.router import router as study_router
+from services.worklist.router import router as worklist_router
+
+
+def create_app() -> FastAPI:
+    """Build the RadBridge REST API."""
+    app = FastAPI(
+        title="RadBridge API",
+        version="0.1.0",
+        description="Regional imaging diagnosis: studies, AI findings, worklists, reports.",
+    )
+    install_error_handlers(app)
+    for router in (auth_router, study_router, worklist_router, report_router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz(session: DbSession) -> dict[str, Any]:
+        session.execute(text("SELECT 1"))
+        return {"status": "ready", "database": "ok"}
+
+    return app

@@ -1,0 +1,44 @@
+"""Record audit events in the caller's transaction (the change and its record commit together)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from services.models import AuditEvent
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | uuid.UUID | None = None,
+    tenant_id: uuid.UUID | None = None,
+    study_id: uuid.UUID | None = None,
+    outcome: str = "success",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event; ``detail`` holds ids and codes, never patient names."""
+    event = AuditEvent(
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else None,
+        study_id=study_id,
+        outcome=outcome,
+        detail=detail or {},
+    )
+    session.add(event)
+    return event
+
+
+def record_denied(session: Session, **fields: Any) -> None:
+    """Record a refused access in its own transaction, so the caller's rollback keeps it."""
+    with Session(bind=session.get_bind()) as own:
+        record(own, outcome="denied", **fields)
+        own.commit()

@@ -1,0 +1,91 @@
+"""The ``radbridge`` command: one entry point for every process and admin task.
+
+Commands of the gateway and inference packages are plugged in through the ``radbridge.cli``
+entry-point group, so the core package never imports them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from importlib.metadata import entry_points
+
+import typer
+import uvicorn
+
+from services.kit.settings import get_settings
+
+app = typer.Typer(help="RadBridge: regional imaging diagnosis platform.", no_args_is_help=True)
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations up to the newest schema."""
+    from services.kit.migrate import upgrade  # noqa: PLC0415 - keep CLI start-up fast
+
+    settings = get_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.database_url)
+    typer.echo(f"database is up to date: {settings.database_url.split('@')[-1]}")
+
+
+@app.command("seed-demo")
+def seed_demo() -> None:
+    """Create the demo consortium and print its logins (once; later runs change nothing)."""
+    from services.cli.demo import seed_and_report  # noqa: PLC0415
+
+    seed_and_report(get_settings())
+
+
+@app.command()
+def api(host: str | None = None, port: int | None = None) -> None:
+    """Serve the REST API."""
+    _logging()
+    settings = get_settings()
+    uvicorn.run(
+        "services.api.app:create_app",
+        factory=True,
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        log_level="info",
+    )
+
+
+@app.command()
+def worker(
+    queues: str = "inference,default", beat: bool = False, concurrency: int = 2
+) -> None:
+    """Run a Celery worker (with ``--beat`` also the periodic sweeper)."""
+    argv = [
+        sys.executable, "-m", "celery", "-A", "inference.worker", "worker",
+        "-Q", queues, "--concurrency", str(concurrency), "--loglevel", "INFO",
+    ]
+    if beat:
+        beat_file = get_settings().state_dir / "celerybeat-schedule"
+        argv += ["--beat", "--schedule", str(beat_file)]
+    os.execv(sys.executable, argv)  # noqa: S606 - replace this process with the worker
+
+
+@app.command()
+def up(demo: bool = True) -> None:
+    """Run the whole stack locally on embedded defaults, with demo data; Ctrl-C stops it."""
+    from services.cli.stack import run_stack  # noqa: PLC0415
+
+    raise typer.Exit(run_stack(get_settings(), load_demo=demo))
+
+
+def _plug_in() -> None:
+    for entry in entry_points(group="radbridge.cli"):
+        register = entry.load()
+        register(app)
+
+
+def main() -> None:
+    """Run the CLI."""
+    _plug_in()
+    app()

@@ -1,0 +1,43 @@
+"""What the gateway tells the core about a received study (no DICOM objects, plain values)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class SeriesFacts:
+    """One series as the gateway saw it."""
+
+    series_instance_uid: str
+    orthanc_id: str | None
+    modality: str
+    body_part: str = ""
+    description: str = ""
+    instance_count: int = 0
+
+
+@dataclass(frozen=True)
+class StudyFacts:
+    """A stable study as the gateway saw it, with the patient fields read from Orthanc (UTF-8)."""
+
+    study_instance_uid: str
+    orthanc_id: str | None
+    patient_id: str
+    patient_name: str
+    patient_sex: str
+    patient_birth_date: str
+    accession_number: str
+    study_date: str
+    description: str
+    series: tuple[SeriesFacts, ...] = field(default_factory=tuple)
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        """Return the distinct modalities of the study's series, in a stable order."""
+        return tuple(sorted({s.modality for s in self.series if s.modality}))
+
+    @property
+    def instance_count(self) -> int:
+        """Return the number of instances over all series."""
+        return sum(s.instance_count for s in self.series)

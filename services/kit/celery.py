@@ -1,0 +1,105 @@
+"""The Celery application and the one decorator every task uses.
+
+Rules from the design: acks_late + reject_on_worker_lost (a killed worker's task is redelivered),
+prefetch 1, JSON only, a visibility timeout above the longest task, and ids-only arguments.
+Without a broker URL the filesystem transport is used, so the local stack needs no server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from celery import Celery
+
+from services.contracts.task_names import QUEUE_DEFAULT
+from services.kit.db import OutboxMessage, set_publisher
+from services.kit.settings import CoreSettings, get_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _filesystem_transport(state_dir: Path) -> tuple[str, dict[str, Any]]:
+    folder = state_dir / "broker"
+    for sub in ("queue", "processed", "control"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    options = {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "processed_folder": str(folder / "processed"),
+        "store_processed": False,
+        "control_folder": str(folder / "control"),
+    }
+    return "filesystem://", options
+
+
+def create_celery(settings: CoreSettings) -> Celery:
+    """Build the Celery app for ``settings`` (broker, reliability options, beat schedule)."""
+    app = Celery("radbridge")
+    if settings.broker.url:
+        url, options = settings.broker.url, {
+            "visibility_timeout": settings.broker.visibility_timeout_s,
+            "socket_timeout": 10,
+            "socket_connect_timeout": 10,
+        }
+    else:
+        url, options = _filesystem_transport(settings.state_dir)
+    app.conf.update(
+        broker_url=url,
+        broker_transport_options=options,
+        broker_connection_retry_on_startup=True,
+        task_default_queue=QUEUE_DEFAULT,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_serializer="json",
+        accept_content=["json"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_always_eager=settings.broker.eager,
+        task_eager_propagates=True,
+        task_time_limit=600,
+        task_soft_time_limit=540,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "sweep-stale-jobs": {"task": "inference.sweep_stale_jobs", "schedule": 30.0},
+        },
+    )
+    return app
+
+
+celery_app = create_celery(get_settings())
+
+
+def _publish(message: OutboxMessage) -> None:
+    celery_app.send_task(message.task_name, kwargs=message.kwargs, queue=message.queue)
+
+
+set_publisher(_publish)
+
+
+def task(
+    name: str,
+    *,
+    queue: str = QUEUE_DEFAULT,
+    retry_on: tuple[type[BaseException], ...] = (),
+    max_retries: int = 8,
+) -> Callable[[F], F]:
+    """Register a task by explicit name; transient errors in ``retry_on`` retry with backoff."""
+
+    def decorate(fn: F) -> F:
+        registered = celery_app.task(
+            name=name,
+            queue=queue,
+            autoretry_for=retry_on,
+            retry_backoff=2,
+            retry_backoff_max=120,
+            retry_jitter=True,
+            max_retries=max_retries,
+            acks_late=True,
+            reject_on_worker_lost=True,
+        )(fn)
+        return registered  # type: ignore[no-any-return]
+
+    return decorate

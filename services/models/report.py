@@ -1,0 +1,37 @@
+"""Radiology reports: drafts, and signed versions that are never changed afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.kit.clock import utc_now
+from services.kit.db import Base
+from services.kit.ids import new_id
+from services.models._types import UtcDateTime
+
+
+class Report(Base):
+    """One version of a study's report; a signed version is immutable (addenda add versions)."""
+
+    __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("study_id", "version"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenant.id"), index=True)
+    study_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    status: Mapped[str] = mapped_column(String(16), default="DRAFT")  # DRAFT | FINAL
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    findings: Mapped[str] = mapped_column(Text, default="")
+    impression: Mapped[str] = mapped_column(Text, default="")
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
+    signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    pdf_key: Mapped[str | None] = mapped_column(String(300))
+    pdf_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)

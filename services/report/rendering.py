@@ -1,0 +1,93 @@
+"""Render a signed report to PDF and store it (runs in a worker)."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from services.audit import service as audit
+from services.finding import service as finding_service
+from services.kit.settings import CoreSettings
+from services.models import Organization, Report, Study, User
+from services.report.document import AiFindingLine, ReportDocument
+from services.report.pdf import render_report_pdf
+from services.report.storage import object_store, pdf_key
+from services.worklist import repository as worklist_repository
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def _study_date(value: str) -> date:
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except (ValueError, IndexError):
+        return date(1900, 1, 1)
+
+
+def _birth_date(value: str) -> date | None:
+    parsed = _study_date(value)
+    return None if parsed.year == 1900 else parsed
+
+
+def build_document(session: Session, report: Report) -> ReportDocument:
+    """Collect everything the PDF shows into one immutable snapshot."""
+    study = session.get(Study, report.study_id)
+    author = session.get(User, report.author_id)
+    assert study is not None and author is not None and report.signed_at is not None
+    clinic = session.get(Organization, study.organization_id)
+    item = worklist_repository.by_study(session, study.id)
+    hospital = session.get(Organization, item.reader_org_id) if item else None
+    ai_lines = tuple(
+        AiFindingLine(
+            model_name=f.model_name,
+            model_version=f.model_version,
+            summary=f"{f.label_zh if report.language == 'zh-CN' else f.label_en} ({f.score:.2f})",
+        )
+        for f in finding_service.of_study(session, study.id)
+    )
+    return ReportDocument(
+        report_id=str(report.id),
+        language="en" if report.language == "en" else "zh-CN",
+        hospital_name=hospital.name if hospital else "",
+        clinic_name=clinic.name if clinic else "",
+        patient_name=study.patient_name,
+        patient_id=study.patient_id,
+        sex=study.patient_sex,
+        accession=study.accession_number,
+        modality=study.modality,
+        study_date=_study_date(study.study_date),
+        exam_description=study.description,
+        findings=report.findings,
+        impression=report.impression,
+        author_name=author.display_name,
+        signed_at=report.signed_at.astimezone(CHINA),
+        birth_date=_birth_date(study.patient_birth_date),
+        ai_findings=ai_lines,
+    )
+
+
+def render_and_store(session: Session, settings: CoreSettings, *, report_id: uuid.UUID) -> bool:
+    """Render the signed report's PDF once and store it; return False if nothing was to do."""
+    report = session.get(Report, report_id, with_for_update=True)
+    if report is None or report.status == "DRAFT" or report.pdf_key:
+        return False
+    pdf = render_report_pdf(build_document(session, report))
+    key = pdf_key(report)
+    object_store(settings).put(key, pdf, "application/pdf")
+    report.pdf_key = key
+    report.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
+    audit.record(
+        session,
+        actor="system:report-renderer",
+        action="report.pdf_rendered",
+        object_type="report",
+        object_id=report.id,
+        tenant_id=report.tenant_id,
+        study_id=report.study_id,
+        detail={"bytes": len(pdf), "sha256": report.pdf_sha256},
+    )
+    return True

@@ -1,0 +1,159 @@
+"""The reading hospital's worklist: opening items, scoring them, claiming and releasing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy.orm import Session
+
+from services.auth.principal import Principal
+from services.domain.priority import PriorityInputs, Urgency, compute_priority
+from services.domain.sla import report_due_at
+from services.domain.study_status import StudyStatus
+from services.finding import service as finding_service
+from services.kit.clock import utc_now
+from services.models import Study, WorklistItem
+from services.study import repository as study_repository
+from services.study import transitions
+from services.worklist import repository
+from services.worklist.exceptions import AlreadyClaimed, NotClaimedByYou, WorklistItemNotFound
+
+CLAIM_LOCK = timedelta(minutes=30)
+_AI_STATE = {"AI_DONE": "done", "AI_FAILED": "failed", "AI_SKIPPED": "skipped"}
+
+
+@dataclass(frozen=True)
+class WorklistEntry:
+    """An item with the study fields a reader needs to pick it."""
+
+    item: WorklistItem
+    study: Study
+
+
+def _age_years(birth_date: str) -> int | None:
+    try:
+        born = date(int(birth_date[:4]), int(birth_date[4:6]), int(birth_date[6:8]))
+    except (ValueError, IndexError):
+        return None
+    return (utc_now().date() - born).days // 365
+
+
+def _score(session: Session, item: WorklistItem, study: Study) -> None:
+    priority = compute_priority(
+        PriorityInputs(
+            ai_state=_AI_STATE.get(study.ai_status, "pending"),
+            worst_finding=finding_service.worst(session, study.id),
+            urgency=Urgency(study.urgency),
+            due_at=item.due_at,
+            now=utc_now(),
+            patient_age_years=_age_years(study.patient_birth_date),
+        )
+    )
+    item.priority = priority.score
+    item.priority_reason = priority.explanation
+    item.ai_flag = study.ai_status
+
+
+def open_item(session: Session, *, study: Study, reader_org_id: uuid.UUID) -> WorklistItem:
+    """Put a validated study on its reading hospital's worklist (AI or not)."""
+    existing = repository.by_study(session, study.id)
+    if existing is not None:
+        return existing
+    item = WorklistItem(
+        tenant_id=study.tenant_id,
+        study_id=study.id,
+        reader_org_id=reader_org_id,
+        clinic_org_id=study.organization_id,
+        status="UNREAD",
+        due_at=report_due_at(study.received_at, modality=study.modality, urgency=study.urgency),
+    )
+    _score(session, item, study)
+    session.add(item)
+    transitions.move(session, study, StudyStatus.UNREAD, actor="system:intake")
+    session.flush()
+    return item
+
+
+def reprioritize(session: Session, *, study: Study) -> WorklistItem | None:
+    """Recompute the priority of a study's item after anything it depends on changed."""
+    item = repository.by_study(session, study.id)
+    if item is not None:
+        _score(session, item, study)
+    return item
+
+
+def list_for_reader(
+    session: Session, *, principal: Principal, status: str | None, limit: int
+) -> list[WorklistEntry]:
+    """Return the caller's hospital worklist: highest priority first, then oldest first."""
+    if principal.tenant_id is None or principal.organization_id is None:
+        return []
+    stmt = repository.for_reader(principal.tenant_id, principal.organization_id)
+    stmt = stmt.where(WorklistItem.status == (status or "UNREAD"))
+    stmt = stmt.order_by(
+        WorklistItem.priority.desc(), WorklistItem.created_at.asc(), WorklistItem.id
+    ).limit(limit)
+    items = list(session.scalars(stmt))
+    studies = {s.id: s for s in study_repository.by_ids(session, [i.study_id for i in items])}
+    return [WorklistEntry(item=i, study=studies[i.study_id]) for i in items]
+
+
+def get_for_reader(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:
+    """Return an item of the caller's hospital, or raise WorklistItemNotFound."""
+    item = session.get(WorklistItem, item_id)
+    if (
+        item is None
+        or item.tenant_id != principal.tenant_id
+        or item.reader_org_id != principal.organization_id
+    ):
+        raise WorklistItemNotFound("No such worklist item on your hospital's worklist.")
+    return item
+
+
+def claim(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:
+    """Lock an item for the calling radiologist; exactly one of concurrent callers wins."""
+    item = get_for_reader(session, principal=principal, item_id=item_id)
+    assert principal.user_id is not None
+    now = utc_now()
+    if not repository.try_claim(
+        session, item_id=item.id, user_id=principal.user_id, now=now, lock_until=now + CLAIM_LOCK
+    ):
+        raise AlreadyClaimed("Another radiologist is reading this study; pick another one.")
+    session.refresh(item)
+    study = session.get(Study, item.study_id, with_for_update=True)
+    assert study is not None
+    if study.status == StudyStatus.UNREAD.value:
+        transitions.move(session, study, StudyStatus.CLAIMED, actor=principal.actor)
+    return item
+
+
+def require_claim(session: Session, *, principal: Principal, study_id: uuid.UUID) -> WorklistItem:
+    """Return the study's item if the caller holds its claim, else raise NotClaimedByYou."""
+    item = repository.by_study(session, study_id)
+    if item is None or item.tenant_id != principal.tenant_id:
+        raise WorklistItemNotFound("This study is not on a worklist you can see.")
+    if item.status != "CLAIMED" or item.claimed_by_id != principal.user_id:
+        raise NotClaimedByYou("Claim the study on the worklist before writing or signing its report.")
+    return item
+
+
+def release(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:
+    """Give a claimed item back to the shared queue."""
+    item = get_for_reader(session, principal=principal, item_id=item_id)
+    if item.status != "CLAIMED" or item.claimed_by_id != principal.user_id:
+        raise NotClaimedByYou("You do not hold this study's claim.")
+    item.status = "UNREAD"
+    item.claimed_by_id = None
+    item.lock_expires_at = None
+    study = session.get(Study, item.study_id)
+    assert study is not None
+    transitions.move(session, study, StudyStatus.UNREAD, actor=principal.actor)
+    return item
+
+
+def mark_reported(session: Session, *, item: WorklistItem) -> None:
+    """Close an item once its report is signed."""
+    item.status = "REPORTED"
+    item.lock_expires_at = None
