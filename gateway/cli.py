@@ -13,6 +13,7 @@ import uvicorn
 
 from gateway.api.dependencies import orthanc_client
 from gateway.ingest.watcher import ChangeWatcher
+from gateway.orthanc.aliases import node_alias
 from gateway.orthanc.config import OrthancConfig
 from gateway.orthanc.process import LocalOrthanc
 from gateway.orthanc.records import DicomNode
@@ -35,7 +36,7 @@ def orthanc() -> None:
     o = settings.orthanc
     with session_scope() as session:
         nodes = tuple(
-            DicomNode(f"node-{n.ae_title.lower()}", n.ae_title, n.host, n.port)
+            DicomNode(node_alias(n.id), n.ae_title, n.host, n.port)
             for n in tenant_service.list_dicom_nodes(session)
         )
     config = OrthancConfig(

@@ -11,6 +11,9 @@ from pydicom.data import get_testdata_file
 from services.kit.settings import CoreSettings
 from services.tenant.seed import CLINICS
 
+# DCMTK's storescu (pynetdicom puts a different one into the virtualenv's bin/).
+STORESCU = "/usr/bin/storescu"
+
 # Real files shipped with pydicom: a CT and an MR (the image-quality model runs on them) and an
 # ultrasound, which no configured model applies to (AI_SKIPPED, still on the worklist).
 DEMO_FILES = {
@@ -29,7 +32,7 @@ def load_demo_studies(settings: CoreSettings) -> None:
                 typer.echo(f"  demo file {name} is not in this pydicom; skipped", err=True)
                 continue
             argv = [
-                "storescu", "-xy", "-aet", ae_title, "-aec", settings.orthanc.dicom_aet,
+                STORESCU, "-xy", "-aet", ae_title, "-aec", settings.orthanc.dicom_aet,
                 "127.0.0.1", str(settings.orthanc.dicom_port), str(path),
             ]
             done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.orthanc.errors import OrthancNotFound, OrthancUnavailable
+from gateway.orthanc.aliases import node_alias
 from gateway.orthanc.port import OrthancPort
 from gateway.orthanc.records import ChangeType
 from gateway.ingest.registration import handle_stable_study
@@ -33,12 +35,12 @@ class ChangeWatcher:
 
     client: OrthancPort
     routes: Sequence[ModelRoute]
-    session_factory: Callable[[], Session] | None = None
+    session_factory: sessionmaker[Session] | None = None
     page_size: int = 100
     poll_interval_s: float = 1.0
 
-    def _scope(self):  # type: ignore[no-untyped-def]
-        return session_scope(self.session_factory)  # type: ignore[arg-type]
+    def _scope(self) -> AbstractContextManager[Session]:
+        return session_scope(self.session_factory)
 
     def run_once(self) -> int:
         """Handle the next page of changes; return how many changes were consumed."""
@@ -66,8 +68,8 @@ class ChangeWatcher:
     def sync_dicom_nodes(self) -> int:
         """Make Orthanc's modality list match the registered DICOM nodes; return their number."""
         with self._scope() as session:
-            nodes = [(n.ae_title, n.host, n.port) for n in tenant_service.list_dicom_nodes(session)]
-        wanted = {f"node-{ae.lower()}": (ae, host, port) for ae, host, port in nodes}
+            nodes = tenant_service.list_dicom_nodes(session)
+            wanted = {node_alias(n.id): (n.ae_title, n.host, n.port) for n in nodes}
         for name, (ae, host, port) in wanted.items():
             self.client.set_modality(name, ae, host, port)
         for present in self.client.list_modalities():

@@ -44,14 +44,14 @@ def _key_path(settings: CoreSettings) -> Path:
 @lru_cache
 def _load_key(path: Path) -> RSAKey:
     if path.exists():
-        return RSAKey.import_key(path.read_text())
+        return RSAKey.import_key(json.loads(path.read_text()))
     path.parent.mkdir(parents=True, exist_ok=True)
     key = RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex}, private=True)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(key.as_dict(private=True)))
     tmp.chmod(0o600)
     tmp.replace(path)  # atomic, so concurrent processes agree on one key
-    return RSAKey.import_key(path.read_text())
+    return RSAKey.import_key(json.loads(path.read_text()))
 
 
 def signing_key(settings: CoreSettings) -> RSAKey:

@@ -30,5 +30,6 @@ def get_db() -> Iterator[Session]:
         session.close()
 
 
-DbSession = Annotated[Session, Depends(get_db)]
+# scope="function": commit before the response is sent, so a 2xx means the data is stored.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
 Settings = Annotated[CoreSettings, Depends(get_settings)]

@@ -90,7 +90,7 @@ class OrthancHandle:
 
 def require_orthanc() -> None:
     if not ORTHANC_EXECUTABLE.exists() or not STORESCU.exists():
-        pytest.skip("needs the Debian packages orthanc, orthanc-dicomweb and dcmtk")
+        pytest.fail("Orthanc/DCMTK missing: run `bash infra/dev.sh setup` (Debian packages orthanc, orthanc-dicomweb, dcmtk)")
 
 
 @pytest.fixture(scope="session")

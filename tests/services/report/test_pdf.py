@@ -219,7 +219,7 @@ def fresh_font_cache() -> Iterator[None]:
 class TestReportFont:
     def test_prefers_installed_wqy_zenhei(self) -> None:
         if not pdf.FONT_CANDIDATES[0][0].is_file():
-            pytest.skip("fonts-wqy-zenhei is not installed")
+            pytest.fail("fonts-wqy-zenhei missing: run `bash infra/dev.sh setup`")
 
         font = report_font()
 

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# RadBridge developer entry point on a Debian machine with Python 3.11 (run as root, or with sudo
+# available for the system packages):
+#   bash infra/dev.sh up      install what is missing, then run the whole local stack
+#   bash infra/dev.sh test    install what is missing, then run the test suite
+#   bash infra/dev.sh setup   only install
+# Installation is idempotent: each step is skipped when its result is already in place.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PY=${PYTHON:-python3.11}
+APT_PACKAGES=(orthanc orthanc-dicomweb dcmtk dicom3tools fonts-wqy-zenhei)
+
+say() { printf '\033[1m[radbridge setup]\033[0m %s\n' "$*"; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    say "need root to run: $*  (re-run as root or install sudo)"; exit 1; fi
+}
+
+system_packages() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  say "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  # The orthanc package tries to start a system service; without systemd that fails harmlessly.
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" || true
+  for p in "${missing[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || {
+      say "could not install $p; check apt sources and retry"; exit 1; }
+  done
+  # Debian starts no service here, but stop one if an init system did: we run our own Orthanc.
+  (command -v service >/dev/null && as_root service orthanc stop >/dev/null 2>&1) || true
+}
+
+python_env() {
+  local stamp=.venv/.radbridge-installed
+  local want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  if [ ! -x .venv/bin/python ]; then
+    say "creating .venv with $PY"
+    "$PY" -m venv .venv
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "installing Python dependencies into .venv"
+    .venv/bin/pip install -q --upgrade pip
+    .venv/bin/pip install -q -e '.[dev]'
+    echo "$want" > "$stamp"
+  fi
+}
+
+triton_env() {
+  # Triton's Python backend stub is built against NumPy 1.x, the rest of the stack uses NumPy 2:
+  # the Triton host gets its own virtualenv (as in production, where Triton is its own container).
+  local stamp=.venv-triton/.radbridge-installed want="nvidia-pytriton==0.7.0 numpy<2"
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "creating .venv-triton (Triton Inference Server for CPU)"
+    [ -x .venv-triton/bin/python ] || "$PY" -m venv .venv-triton
+    .venv-triton/bin/pip install -q --upgrade pip
+    .venv-triton/bin/pip install -q nvidia-pytriton==0.7.0 'numpy<2'
+    echo "$want" > "$stamp"
+  fi
+}
+
+setup() {
+  system_packages
+  python_env
+  triton_env
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  up) setup; exec "$ROOT/.venv/bin/radbridge" up "$@" ;;
+  test) setup; exec "$ROOT/.venv/bin/python" -m pytest "$@" ;;
+  *) echo "usage: bash infra/dev.sh {up|test|setup} [args...]"; exit 2 ;;
+esac
