@@ -16,4 +16,9 @@ os.environ["RADBRIDGE_STATE_DIR"] = str(_STATE)
 os.environ.pop("RADBRIDGE_DATABASE__URL", None)
 os.environ.pop("RADBRIDGE_BROKER__URL", None)
 
-pytest_plugins = ["tests.fixtures.databases", "tests.fixtures.s3"]
+pytest_plugins = [
+    "tests.fixtures.databases",
+    "tests.fixtures.s3",
+    "tests.fixtures.orthanc",
+    "tests.fixtures.triton",
+]

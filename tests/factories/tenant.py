@@ -1,4 +1,4 @@
-"""Consortia for tests: a county hospital, two clinics, reading agreements and one login per role.
+"""Consortia for tests: a county hospital, two clinics, reading agreements, one login per role.
 
 Every call makes a new tenant with unique slug and usernames, so tests sharing the session-wide
 database never see each other's rows. Built only through ``services.tenant.service``.
@@ -29,14 +29,20 @@ class Account:
 
 
 @dataclass(frozen=True)
-class Consortium:
-    """A tenant: ``hospital`` reads for ``clinic_a`` and ``clinic_b``."""
+class Organizations:
+    """A tenant whose ``hospital`` reads for ``clinic_a`` and ``clinic_b``; no logins yet."""
 
     tenant_id: uuid.UUID
     slug: str
     hospital: Organization
     clinic_a: Organization
     clinic_b: Organization
+
+
+@dataclass(frozen=True)
+class Consortium(Organizations):
+    """Organizations plus one login per role (password hashing makes this the slower one)."""
+
     clinic_staff: Account  # clinic A
     clinic_physician: Account  # clinic A
     clinic_b_staff: Account
@@ -68,54 +74,61 @@ def add_user(
     return Account(username, password, user.id, user.organization_id, role)
 
 
-def build_consortium(factory: sessionmaker[Session]) -> Consortium:
-    """Create and commit a fresh consortium with unique slug and usernames."""
+def _create_organizations(session: Session) -> Organizations:
     slug = f"t-{uuid.uuid4().hex[:12]}"
-    with session_scope(factory) as session:
-        tenant = tenant_service.create_tenant(session, slug=slug, name=f"Consortium {slug}")
-        hospital = tenant_service.create_organization(
-            session, tenant=tenant, code="county-hospital", name="County Hospital", kind="hospital"
+    tenant = tenant_service.create_tenant(session, slug=slug, name=f"Consortium {slug}")
+    hospital = tenant_service.create_organization(
+        session, tenant=tenant, code="county-hospital", name="County Hospital", kind="hospital"
+    )
+    clinics = [
+        tenant_service.create_organization(
+            session, tenant=tenant, code=code, name=f"Township {code}", kind="clinic"
         )
-        clinics = [
-            tenant_service.create_organization(
-                session, tenant=tenant, code=code, name=f"Township {code}", kind="clinic"
-            )
-            for code in ("clinic-a", "clinic-b")
-        ]
-        for clinic in clinics:
-            tenant_service.add_reading_agreement(session, reader=hospital, clinic=clinic)
+        for code in ("clinic-a", "clinic-b")
+    ]
+    for clinic in clinics:
+        tenant_service.add_reading_agreement(session, reader=hospital, clinic=clinic)
+    return Organizations(tenant.id, slug, hospital, clinics[0], clinics[1])
+
+
+def build_organizations(factory: sessionmaker[Session]) -> Organizations:
+    """Create and commit a fresh tenant with a hospital, two clinics and reading agreements."""
+    with session_scope(factory) as session:
+        return _create_organizations(session)
+
+
+def build_consortium(factory: sessionmaker[Session]) -> Consortium:
+    """Create and commit a fresh consortium with one login per role, all names unique."""
+    with session_scope(factory) as session:
+        orgs = _create_organizations(session)
 
         def user(name: str, role: Role, org: Organization | None) -> Account:
-            return add_user(session, slug=slug, name=name, role=role, organization=org)
+            return add_user(session, slug=orgs.slug, name=name, role=role, organization=org)
 
         return Consortium(
-            tenant_id=tenant.id,
-            slug=slug,
-            hospital=hospital,
-            clinic_a=clinics[0],
-            clinic_b=clinics[1],
-            clinic_staff=user("clinic.staff", Role.CLINIC_STAFF, clinics[0]),
-            clinic_physician=user("clinic.physician", Role.CLINIC_PHYSICIAN, clinics[0]),
-            clinic_b_staff=user("clinicb.staff", Role.CLINIC_STAFF, clinics[1]),
-            radiologist=user("radiologist", Role.RADIOLOGIST, hospital),
-            senior_radiologist=user("senior.radiologist", Role.SENIOR_RADIOLOGIST, hospital),
-            consortium_admin=user("consortium.admin", Role.CONSORTIUM_ADMIN, hospital),
+            **vars(orgs),
+            clinic_staff=user("clinic.staff", Role.CLINIC_STAFF, orgs.clinic_a),
+            clinic_physician=user("clinic.physician", Role.CLINIC_PHYSICIAN, orgs.clinic_a),
+            clinic_b_staff=user("clinicb.staff", Role.CLINIC_STAFF, orgs.clinic_b),
+            radiologist=user("radiologist", Role.RADIOLOGIST, orgs.hospital),
+            senior_radiologist=user("senior.radiologist", Role.SENIOR_RADIOLOGIST, orgs.hospital),
+            consortium_admin=user("consortium.admin", Role.CONSORTIUM_ADMIN, orgs.hospital),
             platform_admin=user("platform.admin", Role.PLATFORM_ADMIN, None),
         )
 
 
 def add_radiologists(
-    factory: sessionmaker[Session], consortium: Consortium, count: int
+    factory: sessionmaker[Session], orgs: Organizations, count: int
 ) -> list[Account]:
-    """Create and commit ``count`` more radiologists of the consortium's hospital."""
+    """Create and commit ``count`` radiologists of the hospital of ``orgs``."""
     with session_scope(factory) as session:
         return [
             add_user(
                 session,
-                slug=consortium.slug,
+                slug=orgs.slug,
                 name=f"radiologist.{i}",
                 role=Role.RADIOLOGIST,
-                organization=consortium.hospital,
+                organization=orgs.hospital,
             )
             for i in range(count)
         ]

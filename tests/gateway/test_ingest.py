@@ -33,7 +33,7 @@ from services.study.routing import configured_routes
 from tests.fixtures.consortium import Consortium, build_consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.live_server import live_server
-from tests.gateway.conftest import OrthancHandle, fresh_ct, last_seq, storescu
+from tests.fixtures.orthanc import OrthancHandle, fresh_ct, last_seq, storescu
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from gateway.orthanc import (
     OrthancNotFound,
     OrthancRejected,
 )
-from tests.gateway.conftest import (
+from tests.fixtures.orthanc import (
     OrthancHandle,
     changes_since,
     fresh_ct,

@@ -9,7 +9,7 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from gateway.orthanc import ChangeType, DicomNode, OrthancNotFound, ResourceType
-from tests.gateway.conftest import (
+from tests.fixtures.orthanc import (
     ECHOSCU,
     STABLE_AGE_S,
     STORESCU,

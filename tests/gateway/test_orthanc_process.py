@@ -17,7 +17,7 @@ from gateway.orthanc import (
     OrthancStartError,
     OrthancUnavailable,
 )
-from tests.gateway.conftest import (
+from tests.fixtures.orthanc import (
     PASSWORD,
     USERNAME,
     OrthancHandle,

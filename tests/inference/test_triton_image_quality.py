@@ -17,7 +17,7 @@ from inference.triton.grpc_client import GrpcInferenceClient
 from inference.triton.http_client import HttpInferenceClient
 from inference.triton.port import ModelContractError, ModelNotFound, TritonUnavailable
 from inference.triton.server import LocalTriton, TritonPorts, TritonStartError
-from tests.inference.conftest import free_ports
+from tests.fixtures.triton import free_ports
 
 pytestmark = pytest.mark.integration
 
