@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Header
+from fastapi import APIRouter, Form, Header, Response
 from fastapi.responses import JSONResponse
 
 from services.auth import service
@@ -18,11 +18,13 @@ from services.kit.http import DbSession, Settings
 router = APIRouter(tags=["auth"])
 
 
-def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
+def _oauth_error(
+    status: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
     return JSONResponse(
         {"error": error, "error_description": description},
         status_code=status,
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", **(headers or {})},
     )
 
 
@@ -37,9 +39,10 @@ def _basic_client(authorization: str | None) -> tuple[str, str] | None:
 
 
 @router.post("/oauth/token", response_model=TokenResponse)
-def token(  # noqa: PLR0913 - the form fields of RFC 6749 section 4.3 and 4.4
+def token(  # noqa: PLR0913, PLR0917 - the form fields of RFC 6749 section 4.3 and 4.4
     session: DbSession,
     settings: Settings,
+    response: Response,
     grant_type: Annotated[str, Form()],
     username: Annotated[str | None, Form()] = None,
     password: Annotated[str | None, Form()] = None,
@@ -64,8 +67,15 @@ def token(  # noqa: PLR0913 - the form fields of RFC 6749 section 4.3 and 4.4
         else:
             return _oauth_error(400, "unsupported_grant_type", f"{grant_type!r} is not supported")
     except Unauthorized as exc:
-        error = "invalid_client" if grant_type == "client_credentials" else "invalid_grant"
-        return _oauth_error(401 if error == "invalid_client" else 400, error, exc.message)
+        if grant_type != "client_credentials":
+            return _oauth_error(400, "invalid_grant", exc.message)
+        # RFC 6749 section 5.2: a client that sent Basic credentials is told that scheme failed.
+        basic_used = _basic_client(authorization) is not None
+        challenge = {"WWW-Authenticate": 'Basic realm="radbridge"'} if basic_used else None
+        return _oauth_error(401, "invalid_client", exc.message, challenge)
+    # RFC 6749 section 5.1: responses carrying tokens must never be cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
     return TokenResponse(access_token=access, expires_in=ttl)
 
 

@@ -46,6 +46,7 @@ class OutboxMessage:
 @dataclass
 class _Publisher:
     send: Callable[[OutboxMessage], None] | None = None
+    collect_only: bool = False  # tests: keep messages in ``sent`` and run tasks themselves
     sent: list[OutboxMessage] = field(default_factory=list)
 
 
@@ -65,8 +66,10 @@ def enqueue(session: Session, task_name: str, *, queue: str | None = None, **kwa
 @event.listens_for(Session, "after_commit")
 def _publish_outbox(session: Session) -> None:
     messages: list[OutboxMessage] = session.info.pop("outbox", [])
+    if messages and PUBLISHER.send is None and not PUBLISHER.collect_only:
+        import services.kit.celery  # noqa: F401, PLC0415 - installs the Celery publisher on import
     for message in messages:
-        if PUBLISHER.send is None:
+        if PUBLISHER.collect_only or PUBLISHER.send is None:
             PUBLISHER.sent.append(message)
             continue
         try:
