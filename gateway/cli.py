@@ -1,5 +1,7 @@
-"""Gateway commands plugged into ``radbridge``: local Orthanc, the gateway app, the watcher,
-and loading the demo studies."""
+"""Gateway commands plugged into ``radbridge``.
+
+The local Orthanc, the gateway app, the change-feed watcher, and loading the demo studies.
+"""
 
 from __future__ import annotations
 
@@ -76,7 +78,9 @@ def serve(host: str | None = None, port: int | None = None) -> None:
 
 def watch() -> None:
     """Follow Orthanc's change feed and register every stable study."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     settings = get_settings()
     watcher = ChangeWatcher(
         client=orthanc_client(),
@@ -88,7 +92,7 @@ def watch() -> None:
 
 def demo_load() -> None:
     """Send the demo studies: C-STORE from each demo clinic's AE title, over DICOM."""
-    from gateway.demo import load_demo_studies  # noqa: PLC0415
+    from gateway.demo import load_demo_studies
 
     load_demo_studies(get_settings())
 

@@ -32,9 +32,16 @@ def load_demo_studies(settings: CoreSettings) -> None:
                 typer.echo(f"  demo file {name} is not in this pydicom; skipped", err=True)
                 continue
             argv = [
-                STORESCU, "-xy", "-aet", ae_title, "-aec", settings.orthanc.dicom_aet,
-                "127.0.0.1", str(settings.orthanc.dicom_port), str(path),
+                STORESCU,
+                "-xy",
+                "-aet",
+                ae_title,
+                "-aec",
+                settings.orthanc.dicom_aet,
+                "127.0.0.1",
+                str(settings.orthanc.dicom_port),
+                str(path),
             ]
-            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
             state = "sent" if done.returncode == 0 else f"FAILED: {done.stderr.strip()[-200:]}"
             typer.echo(f"  {name} from {ae_title}: {state}")

@@ -20,7 +20,7 @@ from inference.dicom.pixels import PixelDataError
 from inference.dicom.source import OrthancInstanceSource, SourceDataError, SourceUnavailable
 from inference.pipelines import image_quality
 from inference.pipelines.findings import FindingDraft
-from inference.triton.port import InferenceClient, ModelContractError, TritonUnavailable
+from inference.triton.port import InferenceClient, InferenceError, TritonUnavailable
 from services.finding import service as finding_service
 from services.finding.service import FindingInput
 from services.inference_job import service as job_service
@@ -59,7 +59,9 @@ def _pick_series(series: list[Series], modalities: frozenset[str]) -> JobInput |
     return JobInput(best.series_instance_uid, best.orthanc_id)
 
 
-def _lease(settings: CoreSettings, job_id: uuid.UUID) -> tuple[job_service.ClaimedJob, JobInput | None] | None:
+def _lease(
+    settings: CoreSettings, job_id: uuid.UUID
+) -> tuple[job_service.ClaimedJob, JobInput | None] | None:
     with session_scope() as session:
         claimed = job_service.claim(session, job_id=job_id, lease_s=settings.job_lease_s)
         if claimed is None:
@@ -75,7 +77,9 @@ def _finish(job_id: uuid.UUID, update: Callable[[Session, InferenceJob], None]) 
     with session_scope() as session:
         job = session.get(InferenceJob, job_id, with_for_update=True)
         if job is None or job.status != "RUNNING":
-            log.info("job %s no longer ours (status %s); result dropped", job_id, job and job.status)
+            log.info(
+                "job %s no longer ours (status %s); result dropped", job_id, job and job.status
+            )
             return
         update(session, job)
         session.flush()
@@ -101,7 +105,7 @@ def run_job(
     pipeline = PIPELINES.get(claimed.model_name)
 
     def fail(reason: str) -> str:
-        _finish(job_id, lambda session, job: job_service.mark_failed(session, job=job, reason=reason))
+        _finish(job_id, lambda _session, job: job_service.mark_failed(job=job, reason=reason))
         log.warning("job %s failed: %s", job_id, reason)
         return "failed"
 
@@ -118,17 +122,17 @@ def run_job(
         reason = str(exc)
         _finish(
             job_id,
-            lambda session, job: job_service.release_for_retry(session, job=job, reason=reason),
+            lambda _session, job: job_service.release_for_retry(job=job, reason=reason),
         )
         raise
-    except (PixelDataError, ModelContractError, SourceDataError) as exc:
+    except (PixelDataError, InferenceError, SourceDataError) as exc:  # permanent: no retry
         return fail(f"{type(exc).__name__}: {exc}")
 
     def record(session: Session, job: InferenceJob) -> None:
-        inputs = [FindingInput(**asdict(d)) for d in drafts]  # type: ignore[arg-type]
+        inputs = [FindingInput(**asdict(d)) for d in drafts]
         finding_service.record(session, job=job, findings=inputs)
         job_service.mark_succeeded(
-            session, job=job, infer_ms=infer_ms, input_series_uid=job_input.series_instance_uid
+            job=job, infer_ms=infer_ms, input_series_uid=job_input.series_instance_uid
         )
 
     _finish(job_id, record)

@@ -14,6 +14,7 @@ from services.inference_job import service as job_service
 from services.kit.celery import task
 from services.kit.db import session_scope
 from services.kit.settings import get_settings
+from services.study import service as study_service
 
 
 @lru_cache
@@ -36,10 +37,11 @@ def run_job(*, job_id: str) -> str:
 
 @task(SWEEP_STALE_JOBS, queue=QUEUE_INFERENCE)
 def sweep_stale_jobs() -> dict[str, int]:
-    """Re-queue jobs stuck past their lease (crashed worker, lost message)."""
+    """Re-queue jobs stuck past their lease (crashed worker, lost message), settle the rest."""
     settings = get_settings()
     with session_scope() as session:
         requeued, failed = job_service.sweep_stale(
             session, lease_s=settings.job_lease_s, max_attempts=settings.job_max_attempts
         )
-    return {"requeued": requeued, "failed": failed}
+        settled = study_service.settle_stuck_ai(session)
+    return {"requeued": requeued, "failed": failed, "settled": settled}

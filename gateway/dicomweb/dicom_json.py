@@ -59,7 +59,9 @@ def stow_response(stored: list[StoredRef], failed: list[FailedRef]) -> dict[str,
                     "00081150": _ui(f.sop_class_uid),
                     "00081155": _ui(f.sop_instance_uid),
                     "00081197": {"vr": "US", "Value": [f.failure_reason]},
-                    "00404002": {"vr": "LO", "Value": [f.comment[:64]]} if f.comment else {"vr": "LO"},
+                    "00404002": {"vr": "LO", "Value": [f.comment[:64]]}
+                    if f.comment
+                    else {"vr": "LO"},
                 }
                 for f in failed
             ],

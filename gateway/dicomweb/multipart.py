@@ -21,7 +21,7 @@ def related_type(content_type: str) -> str:
 def split_parts(content_type: str, body: bytes) -> list[tuple[dict[str, str], bytes]]:
     """Return (headers, payload) for every part of ``body``."""
     if not content_type.lower().startswith("multipart/related"):
-        raise MultipartError("Send Content-Type: multipart/related; type=\"application/dicom\".")
+        raise MultipartError('Send Content-Type: multipart/related; type="application/dicom".')
     match = _BOUNDARY.search(content_type)
     if not match:
         raise MultipartError("The multipart/related Content-Type has no boundary parameter.")

@@ -39,12 +39,16 @@ class UnsupportedMediaType(AppError):
 async def _read_limited(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise PayloadTooLarge(f"The upload is larger than the {limit // 2**20} MiB limit; split it.")
+        raise PayloadTooLarge(
+            f"The upload is larger than the {limit // 2**20} MiB limit; split it."
+        )
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise PayloadTooLarge(f"The upload is larger than the {limit // 2**20} MiB limit; split it.")
+            raise PayloadTooLarge(
+                f"The upload is larger than the {limit // 2**20} MiB limit; split it."
+            )
     return bytes(body)
 
 
@@ -62,7 +66,7 @@ async def stow(
         raise UnsupportedMediaType("Compressed request bodies are not accepted; send them plain.")
     content_type = request.headers.get("content-type", "")
     if related_type(content_type) not in {"application/dicom", ""}:
-        raise UnsupportedMediaType("Only multipart/related; type=\"application/dicom\" is accepted.")
+        raise UnsupportedMediaType('Only multipart/related; type="application/dicom" is accepted.')
     body = await _read_limited(request, settings.api.max_upload_bytes)
     try:
         parts = [payload for _headers, payload in split_parts(content_type, body)]

@@ -60,7 +60,7 @@ def _quarantine(
     )
 
 
-def store_instances(  # noqa: PLR0913 - the request's collaborators, each needed
+def store_instances(
     session: Session,
     *,
     orthanc: OrthancPort,
@@ -70,14 +70,20 @@ def store_instances(  # noqa: PLR0913 - the request's collaborators, each needed
     base_url: str,
 ) -> StowOutcome:
     """Validate and store each part for the principal's organization."""
-    assert principal.tenant_id is not None and principal.organization_id is not None
+    assert principal.tenant_id is not None
+    assert principal.organization_id is not None
     outcome = StowOutcome(stored=[], failed=[])
     for data in parts:
         verdict = check_instance(data)
         if not verdict.ok:
             _quarantine(session, store, principal, data, verdict.reason_code, verdict.reason)
             outcome.failed.append(
-                FailedRef(verdict.sop_class_uid, verdict.sop_instance_uid, CANNOT_UNDERSTAND, verdict.reason)
+                FailedRef(
+                    verdict.sop_class_uid,
+                    verdict.sop_instance_uid,
+                    CANNOT_UNDERSTAND,
+                    verdict.reason,
+                )
             )
             continue
         try:

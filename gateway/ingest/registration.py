@@ -62,7 +62,9 @@ def facts_from(info: StudyInfo) -> StudyFacts:
     )
 
 
-def _owner(session: Session, client: OrthancPort, info: StudyInfo) -> tuple[Organization | None, str, str]:
+def _owner(
+    session: Session, client: OrthancPort, info: StudyInfo
+) -> tuple[Organization | None, str, str]:
     """Return (clinic, source, calling AE) or (None, reason code, explanation)."""
     uploaded = study_origin.uploader_of(session, info.orthanc_id)
     if uploaded is not None:
@@ -74,7 +76,11 @@ def _owner(session: Session, client: OrthancPort, info: StudyInfo) -> tuple[Orga
         return None, "unknown_uploader", f"Received via {origin.origin} without a known uploader."
     node = tenant_service.find_node_by_ae_title(session, origin.remote_aet)
     if node is None:
-        return None, "unknown_ae_title", f"Calling AE title {origin.remote_aet!r} is not registered."
+        return (
+            None,
+            "unknown_ae_title",
+            f"Calling AE title {origin.remote_aet!r} is not registered.",
+        )
     return session.get(Organization, node.organization_id), "dicom", origin.remote_aet
 
 
@@ -104,7 +110,9 @@ def handle_stable_study(
         calling_ae_title=detail if source == "dicom" else "",
         routes=routes,
     )
-    log.info("study %s %s for org %s", study.id, "registered" if created else "refreshed", clinic.id)
+    log.info(
+        "study %s %s for org %s", study.id, "registered" if created else "refreshed", clinic.id
+    )
     return IngestOutcome(orthanc_id, "registered" if created else "refreshed")
 
 

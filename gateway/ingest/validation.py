@@ -47,7 +47,13 @@ def _pixel_problem(ds: Dataset) -> str:
     rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
     frames = int(str(ds.get("NumberOfFrames") or 1) or 1)
     samples, bits = int(ds.get("SamplesPerPixel") or 1), int(ds.get("BitsAllocated") or 0)
-    if not (0 < rows <= MAX_DIMENSION and 0 < cols <= MAX_DIMENSION) or bits not in {1, 8, 16, 32, 64}:
+    if not (0 < rows <= MAX_DIMENSION and 0 < cols <= MAX_DIMENSION) or bits not in {
+        1,
+        8,
+        16,
+        32,
+        64,
+    }:
         return f"implausible image geometry: {rows}x{cols}, {bits} bits allocated"
     declared = rows * cols * frames * samples * bits // 8
     if declared > MAX_PIXEL_BYTES:
@@ -68,8 +74,13 @@ def check_instance(data: bytes) -> Verdict:
     except InvalidDicomError:
         return Verdict("not_dicom", "Not a DICOM Part 10 file (no DICM preamble or meta header).")
     except (EOFError, ValueError, OSError, KeyError, TypeError) as exc:
-        return Verdict("unreadable", f"The file cannot be parsed: {type(exc).__name__}: {exc}"[:300])
-    uids = {k: _uid(ds, k) for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")}
+        return Verdict(
+            "unreadable", f"The file cannot be parsed: {type(exc).__name__}: {exc}"[:300]
+        )
+    uids = {
+        k: _uid(ds, k)
+        for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+    }
     for keyword, value in uids.items():
         if not is_dicom_uid(value):
             return Verdict(

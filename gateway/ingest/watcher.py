@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.orthanc.errors import OrthancNotFound, OrthancUnavailable
+from gateway.ingest.registration import handle_stable_study
 from gateway.orthanc.aliases import node_alias
+from gateway.orthanc.errors import OrthancNotFound, OrthancUnavailable
 from gateway.orthanc.port import OrthancPort
 from gateway.orthanc.records import ChangeType
-from gateway.ingest.registration import handle_stable_study
 from services.change_feed import service as cursor
 from services.domain.routing import ModelRoute
 from services.kit.db import session_scope
@@ -38,6 +39,7 @@ class ChangeWatcher:
     session_factory: sessionmaker[Session] | None = None
     page_size: int = 100
     poll_interval_s: float = 1.0
+    node_sync_interval_s: float = 15.0
 
     def _scope(self) -> AbstractContextManager[Session]:
         return session_scope(self.session_factory)
@@ -79,15 +81,15 @@ class ChangeWatcher:
 
     def run(self, stop: threading.Event) -> None:
         """Loop until ``stop`` is set; Orthanc outages are waited out, never fatal."""
-        synced = False
+        next_sync = 0.0
         while not stop.is_set():
             try:
-                if not synced:
-                    log.info("synced %d DICOM nodes to Orthanc", self.sync_dicom_nodes())
-                    synced = True
+                if time.monotonic() >= next_sync:  # picks up nodes registered meanwhile
+                    log.debug("synced %d DICOM nodes to Orthanc", self.sync_dicom_nodes())
+                    next_sync = time.monotonic() + self.node_sync_interval_s
                 if self.run_once() >= self.page_size:
                     continue
             except OrthancUnavailable as exc:
                 log.warning("Orthanc unavailable (%s); retrying", exc)
-                synced = False
+                next_sync = 0.0
             stop.wait(self.poll_interval_s)

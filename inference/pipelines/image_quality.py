@@ -131,7 +131,7 @@ def postprocess(results: Sequence[QualityResult]) -> list[FindingDraft]:
         finding = FindingDraft(
             code="image-quality-retake",
             label_en="Image quality: retake suggested",
-            label_zh="图像质量不佳：建议重拍",  # noqa: RUF001 - Chinese punctuation
+            label_zh="图像质量不佳：建议重拍",
             score=_unit(worst.retake_score),
             severity="significant",
             detail=detail,

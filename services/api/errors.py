@@ -64,6 +64,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        message = "Something went wrong on our side; the error was logged. Retry, or report the correlation id."
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        message = (
+            "Something went wrong on our side; the error was logged. "
+            "Retry, or report the correlation id."
+        )
         return error_response(request, 500, "internal_error", message)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from services.models import AuditEvent
 
 
-def record(
+def record(  # noqa: PLR0913 - keyword-only facts of one event
     session: Session,
     *,
     actor: str,

@@ -42,7 +42,11 @@ def client_credentials_grant(
 ) -> tuple[str, int]:
     """Check a machine client's secret and return an access token and its lifetime."""
     client = session.scalar(select(ApiClient).where(ApiClient.client_id == client_id))
-    if client is None or not client.is_active or not verify_secret(client_secret, client.secret_hash):
+    if (
+        client is None
+        or not client.is_active
+        or not verify_secret(client_secret, client.secret_hash)
+    ):
         raise Unauthorized("The client id or secret is wrong, or the client is disabled.")
     claims = TokenClaims(
         subject=client.client_id,
@@ -95,9 +99,7 @@ def resolve_scope(session: Session, principal: Principal) -> TenantScope:
     if kind == "admin":
         return TenantScope(tenant_id=principal.tenant_id, organization_ids=None)
     if kind == "reader":
-        clinics = tenant_service.clinics_read_by(
-            session, reader_org_id=principal.organization_id
-        )
+        clinics = tenant_service.clinics_read_by(session, reader_org_id=principal.organization_id)
         return TenantScope(
             tenant_id=principal.tenant_id,
             organization_ids=frozenset([principal.organization_id, *clinics]),

@@ -20,13 +20,15 @@ app = typer.Typer(help="RadBridge: regional imaging diagnosis platform.", no_arg
 
 
 def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
 def migrate() -> None:
     """Apply database migrations up to the newest schema."""
-    from services.kit.migrate import upgrade  # noqa: PLC0415 - keep CLI start-up fast
+    from services.kit.migrate import upgrade
 
     settings = get_settings()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -37,7 +39,7 @@ def migrate() -> None:
 @app.command("seed-demo")
 def seed_demo() -> None:
     """Create the demo consortium and print its logins (once; later runs change nothing)."""
-    from services.cli.demo import seed_and_report  # noqa: PLC0415
+    from services.cli.demo import seed_and_report
 
     seed_and_report(get_settings())
 
@@ -57,24 +59,32 @@ def api(host: str | None = None, port: int | None = None) -> None:
 
 
 @app.command()
-def worker(
-    queues: str = "inference,default", beat: bool = False, concurrency: int = 2
-) -> None:
+def worker(queues: str = "inference,default", beat: bool = False, concurrency: int = 2) -> None:
     """Run a Celery worker (with ``--beat`` also the periodic sweeper)."""
     argv = [
-        sys.executable, "-m", "celery", "-A", "inference.worker", "worker",
-        "-Q", queues, "--concurrency", str(concurrency), "--loglevel", "INFO",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "inference.worker",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--loglevel",
+        "INFO",
     ]
     if beat:
         beat_file = get_settings().state_dir / "celerybeat-schedule"
         argv += ["--beat", "--schedule", str(beat_file)]
-    os.execv(sys.executable, argv)  # noqa: S606 - replace this process with the worker
+    os.execv(sys.executable, argv)
 
 
 @app.command()
 def up(demo: bool = True) -> None:
     """Run the whole stack locally on embedded defaults, with demo data; Ctrl-C stops it."""
-    from services.cli.stack import run_stack  # noqa: PLC0415
+    from services.cli.stack import run_stack
 
     raise typer.Exit(run_stack(get_settings(), load_demo=demo))
 

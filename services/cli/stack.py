@@ -32,10 +32,12 @@ def _install(settings: CoreSettings) -> None:
     if not missing:
         return
     typer.echo(f"installing what is missing ({', '.join(missing)}) ...")
-    subprocess.run(["bash", str(REPO / "infra" / "dev.sh"), "setup"], check=True)  # noqa: S603,S607
+    subprocess.run(["bash", str(REPO / "infra" / "dev.sh"), "setup"], check=True)
 
 
-def _wait(name: str, check: Callable[[], bool], supervisor: Supervisor, timeout_s: float = 90) -> None:
+def _wait(
+    name: str, check: Callable[[], bool], supervisor: Supervisor, timeout_s: float = 90
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if supervisor.dead():
@@ -97,7 +99,7 @@ def run_stack(settings: CoreSettings, *, load_demo: bool) -> int:
     try:
         _start_all(settings, supervisor)
         if load_demo:
-            subprocess.run(radbridge_argv("demo-load"), check=False)  # noqa: S603
+            subprocess.run(radbridge_argv("demo-load"), check=False)
         _print_where(settings)
         while not supervisor.dead():
             time.sleep(1)

@@ -8,8 +8,11 @@ RADIOGRAPH_MODALITIES = frozenset({"CR", "DX", "DR", "RF", "MG", "XA"})
 
 
 def report_due_at(received_at: datetime, *, modality: str, urgency: str) -> datetime:
-    """Return when the report is due: emergency radiograph 30 min, emergency CT/MR 1 h,
-    routine radiograph 2 h, other routine exams 4 h."""
+    """Return when the report is due.
+
+    Emergency radiograph 30 min, emergency CT/MR 1 h, routine radiograph 2 h, other routine
+    exams 4 h.
+    """
     radiograph = modality.upper() in RADIOGRAPH_MODALITIES
     if urgency in {"stat", "urgent"}:
         limit = timedelta(minutes=30) if radiograph else timedelta(hours=1)

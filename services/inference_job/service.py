@@ -33,7 +33,9 @@ class ClaimedJob:
     attempt: int
 
 
-def create_jobs(session: Session, *, study: Study, routes: Sequence[ModelRoute]) -> list[InferenceJob]:
+def create_jobs(
+    session: Session, *, study: Study, routes: Sequence[ModelRoute]
+) -> list[InferenceJob]:
     """Create one QUEUED job per route that does not exist yet, and queue it after commit."""
     existing = {
         (j.model_name, j.model_version)
@@ -102,9 +104,7 @@ def jobs_of_study(session: Session, study_id: uuid.UUID) -> list[InferenceJob]:
     return list(session.scalars(select(InferenceJob).where(InferenceJob.study_id == study_id)))
 
 
-def mark_succeeded(
-    session: Session, *, job: InferenceJob, infer_ms: int, input_series_uid: str | None
-) -> None:
+def mark_succeeded(*, job: InferenceJob, infer_ms: int, input_series_uid: str | None) -> None:
     """Record a finished run."""
     job.status = "SUCCEEDED"
     job.finished_at = utc_now()
@@ -114,7 +114,7 @@ def mark_succeeded(
     job.input_series_uid = input_series_uid
 
 
-def mark_failed(session: Session, *, job: InferenceJob, reason: str) -> None:
+def mark_failed(*, job: InferenceJob, reason: str) -> None:
     """Record a permanent failure (bad input, model contract broken, attempts exhausted)."""
     job.status = "FAILED"
     job.finished_at = utc_now()
@@ -122,7 +122,7 @@ def mark_failed(session: Session, *, job: InferenceJob, reason: str) -> None:
     job.error = reason[:2000]
 
 
-def release_for_retry(session: Session, *, job: InferenceJob, reason: str) -> None:
+def release_for_retry(*, job: InferenceJob, reason: str) -> None:
     """Give a job back to the queue after a transient failure (Triton or Orthanc down)."""
     job.status = "QUEUED"
     job.lease_until = None
@@ -143,7 +143,7 @@ def sweep_stale(session: Session, *, lease_s: int, max_attempts: int) -> tuple[i
     stmt = select(InferenceJob).where(or_(stale_queued, expired)).with_for_update(skip_locked=True)
     for job in session.scalars(stmt.limit(500)):
         if job.attempts >= max_attempts:
-            mark_failed(session, job=job, reason=f"gave up after {job.attempts} attempts")
+            mark_failed(job=job, reason=f"gave up after {job.attempts} attempts")
             failed += 1
             continue
         job.status = "QUEUED"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from celery import Celery
 
@@ -38,11 +38,14 @@ def create_celery(settings: CoreSettings) -> Celery:
     """Build the Celery app for ``settings`` (broker, reliability options, beat schedule)."""
     app = Celery("radbridge")
     if settings.broker.url:
-        url, options = settings.broker.url, {
-            "visibility_timeout": settings.broker.visibility_timeout_s,
-            "socket_timeout": 10,
-            "socket_connect_timeout": 10,
-        }
+        url, options = (
+            settings.broker.url,
+            {
+                "visibility_timeout": settings.broker.visibility_timeout_s,
+                "socket_timeout": 10,
+                "socket_connect_timeout": 10,
+            },
+        )
     else:
         url, options = _filesystem_transport(settings.state_dir)
     app.conf.update(
@@ -100,6 +103,6 @@ def task(
             acks_late=True,
             reject_on_worker_lost=True,
         )(fn)
-        return registered  # type: ignore[no-any-return]
+        return cast("F", registered)
 
     return decorate

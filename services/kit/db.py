@@ -67,14 +67,14 @@ def enqueue(session: Session, task_name: str, *, queue: str | None = None, **kwa
 def _publish_outbox(session: Session) -> None:
     messages: list[OutboxMessage] = session.info.pop("outbox", [])
     if messages and PUBLISHER.send is None and not PUBLISHER.collect_only:
-        import services.kit.celery  # noqa: F401, PLC0415 - installs the Celery publisher on import
+        import services.kit.celery  # noqa: F401 - installs the Celery publisher on import
     for message in messages:
         if PUBLISHER.collect_only or PUBLISHER.send is None:
             PUBLISHER.sent.append(message)
             continue
         try:
             PUBLISHER.send(message)
-        except Exception:  # noqa: BLE001 - the stale-job sweeper re-sends what was lost here
+        except Exception:
             PUBLISHER.sent.append(message)
 
 

@@ -160,7 +160,7 @@ class CoreSettings(BaseSettings):
 @lru_cache
 def get_settings() -> CoreSettings:
     """Return the process settings; ``RADBRIDGE_SETTINGS_FILE`` may name a dotenv file."""
-    import os  # noqa: PLC0415 - the one sanctioned environment read
+    import os
 
     env_file = os.environ.get("RADBRIDGE_SETTINGS_FILE")
-    return CoreSettings(_env_file=env_file)  # type: ignore[call-arg]
+    return CoreSettings(_env_file=env_file)

@@ -56,7 +56,9 @@ def held_for_orthanc_study(session: Session, orthanc_id: str) -> QuarantineItem 
     return session.scalars(stmt.limit(1)).first()
 
 
-def list_held(session: Session, *, tenant_id: uuid.UUID | None, limit: int = 100) -> list[QuarantineItem]:
+def list_held(
+    session: Session, *, tenant_id: uuid.UUID | None, limit: int = 100
+) -> list[QuarantineItem]:
     """Return held items of a tenant (None: items no tenant could be found for)."""
     stmt = select(QuarantineItem).where(
         QuarantineItem.status == "HELD", QuarantineItem.tenant_id == tenant_id

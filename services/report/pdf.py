@@ -63,7 +63,7 @@ _RENDER_LOCK = threading.Lock()
 # (zh-CN, en) side by side so a missing translation is visible at a glance.
 _LABEL_TABLE: dict[str, tuple[str, str]] = {
     "title": ("影像诊断报告", "Radiology Report"),
-    "colon": ("：", ": "),  # noqa: RUF001 - Chinese punctuation
+    "colon": ("：", ": "),
     "patient_name": ("姓名", "Name"),
     "patient_id": ("患者编号", "Patient ID"),
     "sex": ("性别", "Sex"),
@@ -77,7 +77,7 @@ _LABEL_TABLE: dict[str, tuple[str, str]] = {
     "findings": ("检查所见", "Findings"),
     "impression": ("诊断意见", "Impression"),
     "ai": ("AI 辅助结果", "AI findings"),
-    "ai_notice": ("AI辅助，仅供参考", "AI-assisted, for reference"),  # noqa: RUF001 - Chinese punctuation
+    "ai_notice": ("AI辅助，仅供参考", "AI-assisted, for reference"),
     "author": ("报告医师", "Radiologist"),
     "signed_at": ("签发时间", "Signed"),
     "report_id": ("报告编号", "Report ID"),

@@ -37,7 +37,9 @@ def build_document(session: Session, report: Report) -> ReportDocument:
     """Collect everything the PDF shows into one immutable snapshot."""
     study = session.get(Study, report.study_id)
     author = session.get(User, report.author_id)
-    assert study is not None and author is not None and report.signed_at is not None
+    assert study is not None
+    assert author is not None
+    assert report.signed_at is not None
     clinic = session.get(Organization, study.organization_id)
     item = worklist_repository.by_study(session, study.id)
     hospital = session.get(Organization, item.reader_org_id) if item else None

@@ -82,7 +82,7 @@ def sign(session: Session, *, principal: Principal, study: Study) -> Report:
     report.status = "FINAL"
     report.signed_at = utc_now()
     report.content_sha256 = hashlib.sha256(canonical_content(report, study)).hexdigest()
-    worklist_service.mark_reported(session, item=item)
+    worklist_service.mark_reported(item=item)
     transitions.move(session, study, StudyStatus.REPORTED, actor=principal.actor)
     audit.record(
         session,

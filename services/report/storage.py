@@ -8,10 +8,17 @@ from services.kit.settings import CoreSettings
 from services.kit.storage import ObjectIntegrityError, ObjectStore, build_object_store
 from services.models import Report
 
+_STORES: dict[str, ObjectStore] = {}
+
 
 def object_store(settings: CoreSettings) -> ObjectStore:
-    """Return the configured object store."""
-    return build_object_store(settings.storage, settings.storage_root)
+    """Return the configured object store (built once per process and configuration)."""
+    secret = settings.storage.s3_secret_access_key
+    fingerprint = hashlib.sha256(secret.get_secret_value().encode() if secret else b"").hexdigest()
+    key = repr((settings.storage.model_dump(), settings.storage_root, fingerprint))
+    if key not in _STORES:
+        _STORES[key] = build_object_store(settings.storage, settings.storage_root)
+    return _STORES[key]
 
 
 def pdf_key(report: Report) -> str:

@@ -8,10 +8,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from services.auth.principal import TenantScope
-from services.models import Series, Study
+from services.models import InferenceJob, Series, Study
 
 
-def scoped(scope: TenantScope) -> Select[tuple[Study]]:
+def scoped(scope: TenantScope) -> Select[Study]:
     """Return a SELECT of the studies visible in ``scope``."""
     stmt = select(Study).where(Study.tenant_id == scope.tenant_id)
     if scope.organization_ids is not None:
@@ -55,3 +55,14 @@ def series_of(session: Session, study_id: uuid.UUID) -> list[Series]:
 def by_ids(session: Session, ids: list[uuid.UUID]) -> list[Study]:
     """Return the studies with these ids (unscoped: ids come from already-scoped rows)."""
     return list(session.scalars(select(Study).where(Study.id.in_(ids)))) if ids else []
+
+
+def ai_pending_without_live_jobs(session: Session, *, limit: int) -> list[uuid.UUID]:
+    """Return ids of studies still AI_PENDING although none of their jobs is queued or running."""
+    live = (
+        select(InferenceJob.id)
+        .where(InferenceJob.study_id == Study.id, InferenceJob.status.in_(("QUEUED", "RUNNING")))
+        .exists()
+    )
+    stmt = select(Study.id).where(Study.ai_status == "AI_PENDING", ~live).limit(limit)
+    return list(session.scalars(stmt))

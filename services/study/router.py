@@ -46,7 +46,9 @@ def get_study(
     return StudyDetail(
         **StudyRead.model_validate(study).model_dump(),
         series=[SeriesRead.model_validate(s) for s in service.series(session, study=study)],
-        findings=[FindingRead.model_validate(f) for f in finding_service.of_study(session, study.id)],
+        findings=[
+            FindingRead.model_validate(f) for f in finding_service.of_study(session, study.id)
+        ],
         report_status=report.status if report else None,
         report_pdf_available=bool(report and report.pdf_key),
     )

@@ -99,7 +99,9 @@ def register(
     )
     transitions.move(session, study, StudyStatus.VALIDATED, actor=SYSTEM)
     _start_ai(session, study, facts, routes)
-    for reader_org_id in tenant_service.reader_orgs_for_clinic(session, clinic_org_id=clinic.id)[:1]:
+    for reader_org_id in tenant_service.reader_orgs_for_clinic(session, clinic_org_id=clinic.id)[
+        :1
+    ]:
         worklist_service.open_item(session, study=study, reader_org_id=reader_org_id)
     return study, True
 
@@ -130,6 +132,14 @@ def settle_ai_status(session: Session, *, study_id: uuid.UUID) -> Study:
     transitions.move_ai(session, study, target, actor="system:inference")
     worklist_service.reprioritize(session, study=study)
     return study
+
+
+def settle_stuck_ai(session: Session, *, limit: int = 200) -> int:
+    """Settle studies left AI_PENDING after their last job ended (e.g. failed by the sweeper)."""
+    ids = repository.ai_pending_without_live_jobs(session, limit=limit)
+    for study_id in ids:
+        settle_ai_status(session, study_id=study_id)
+    return len(ids)
 
 
 def get_visible(

@@ -50,17 +50,23 @@ def seed_demo(session: Session, *, modality_host: str = "127.0.0.1") -> list[Dem
         return None
     tenant = service.create_tenant(session, slug=DEMO_TENANT, name="Demo County Medical Consortium")
     hospital = service.create_organization(
-        session, tenant=tenant, code="county-hospital", name="Demo County People's Hospital / 示范县人民医院", kind="hospital"
+        session,
+        tenant=tenant,
+        code="county-hospital",
+        name="Demo County People's Hospital / 示范县人民医院",
+        kind="hospital",
     )
     clinics: list[Organization] = []
     for i, c in enumerate(CLINICS):
-        org = service.create_organization(session, tenant=tenant, code=c.code, name=c.name, kind="clinic")
+        org = service.create_organization(
+            session, tenant=tenant, code=c.code, name=c.name, kind="clinic"
+        )
         service.register_dicom_node(
             session, organization=org, ae_title=c.ae_title, host=modality_host, port=11112 + i
         )
         service.add_reading_agreement(session, reader=hospital, clinic=org)
         clinics.append(org)
-    plan = [
+    plan: list[tuple[str, Role, Organization | None, str]] = [
         ("clinic.staff", Role.CLINIC_STAFF, clinics[0], "Li Na / 李娜"),
         ("clinic.physician", Role.CLINIC_PHYSICIAN, clinics[0], "Zhang Wei / 张伟"),
         ("clinicb.staff", Role.CLINIC_STAFF, clinics[1], "Wang Fang / 王芳"),
@@ -70,10 +76,19 @@ def seed_demo(session: Session, *, modality_host: str = "127.0.0.1") -> list[Dem
         ("platform.admin", Role.PLATFORM_ADMIN, None, "Platform Operator"),
     ]
     accounts = []
-    for username, role, org, name in plan:
+    for username, role, member_of, name in plan:
         password = _password()
         service.create_user(
-            session, username=username, password=password, display_name=name, roles=[role], organization=org
+            session,
+            username=username,
+            password=password,
+            display_name=name,
+            roles=[role],
+            organization=member_of,
         )
-        accounts.append(DemoAccount(username, password, role.value, org.name if org else "(platform)"))
+        accounts.append(
+            DemoAccount(
+                username, password, role.value, member_of.name if member_of else "(platform)"
+            )
+        )
     return accounts

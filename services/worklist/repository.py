@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.models import WorklistItem
 
 
-def for_reader(tenant_id: uuid.UUID, reader_org_id: uuid.UUID) -> Select[tuple[WorklistItem]]:
+def for_reader(tenant_id: uuid.UUID, reader_org_id: uuid.UUID) -> Select[WorklistItem]:
     """Return a SELECT of one reading hospital's items (uses ix_worklist_reader_queue)."""
     return select(WorklistItem).where(
         WorklistItem.tenant_id == tenant_id, WorklistItem.reader_org_id == reader_org_id

@@ -135,7 +135,9 @@ def require_claim(session: Session, *, principal: Principal, study_id: uuid.UUID
     if item is None or item.tenant_id != principal.tenant_id:
         raise WorklistItemNotFound("This study is not on a worklist you can see.")
     if item.status != "CLAIMED" or item.claimed_by_id != principal.user_id:
-        raise NotClaimedByYou("Claim the study on the worklist before writing or signing its report.")
+        raise NotClaimedByYou(
+            "Claim the study on the worklist before writing or signing its report."
+        )
     return item
 
 
@@ -153,7 +155,7 @@ def release(session: Session, *, principal: Principal, item_id: uuid.UUID) -> Wo
     return item
 
 
-def mark_reported(session: Session, *, item: WorklistItem) -> None:
+def mark_reported(*, item: WorklistItem) -> None:
     """Close an item once its report is signed."""
     item.status = "REPORTED"
     item.lock_expires_at = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -27,11 +26,15 @@ from inference.triton.server import LocalTriton
 from services.kit.db import make_engine
 from services.kit.migrate import upgrade
 from tests.fixtures.consortium import PASSWORD, Consortium, build_consortium
-from tests.fixtures.databases import create_postgres_database, drop_postgres_database, postgres_available
+from tests.fixtures.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_available,
+)
+from tests.fixtures.live_server import free_port
 from tests.fixtures.orthanc import PASSWORD as ORTHANC_PASSWORD
 from tests.fixtures.orthanc import USERNAME as ORTHANC_USERNAME
 from tests.fixtures.orthanc import OrthancHandle
-from tests.fixtures.live_server import free_port
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 AI_MODELS = [
@@ -64,7 +67,11 @@ class Stack:
     def token(self, key: str) -> str:
         response = httpx.post(
             f"{self.api_url}/oauth/token",
-            data={"grant_type": "password", "username": self.consortium.username(key), "password": PASSWORD},
+            data={
+                "grant_type": "password",
+                "username": self.consortium.username(key),
+                "password": PASSWORD,
+            },
         )
         response.raise_for_status()
         return str(response.json()["access_token"])
@@ -102,7 +109,9 @@ def stack(
 ) -> Iterator[Stack]:
     state = tmp_path_factory.mktemp("stack")
     use_pg = request.param == "postgres-redis"
-    database_url = create_postgres_database() if use_pg else f"sqlite:///{state / 'radbridge.sqlite'}"
+    database_url = (
+        create_postgres_database() if use_pg else f"sqlite:///{state / 'radbridge.sqlite'}"
+    )
     broker = REDIS_URL if use_pg else ""
     if broker:
         redis.Redis.from_url(REDIS_URL).flushdb()
@@ -129,7 +138,9 @@ def stack(
         "RADBRIDGE_ORTHANC__USERNAME": ORTHANC_USERNAME,
         "RADBRIDGE_ORTHANC__PASSWORD": ORTHANC_PASSWORD,
         "RADBRIDGE_ORTHANC__DICOM_PORT": str(orthanc.dicom_port),
-        "RADBRIDGE_TRITON__GRPC_URL": triton_server.grpc_url.removeprefix("grpc://").removeprefix("http://"),
+        "RADBRIDGE_TRITON__GRPC_URL": triton_server.grpc_url.removeprefix("grpc://").removeprefix(
+            "http://"
+        ),
         "RADBRIDGE_TRITON__HTTP_URL": triton_server.http_url.removeprefix("http://"),
         "RADBRIDGE_API__PORT": str(api_port),
         "RADBRIDGE_API__PUBLIC_URL": f"http://127.0.0.1:{api_port}",

@@ -39,13 +39,22 @@ def _poll(what: str, stack: Stack, probe: Callable[[], Any], timeout: float = 90
     pytest.fail(f"timed out waiting for {what}\n{stack.log_tail()}")
 
 
-def _worklist_item(stack: Stack, token: str, study_uid_suffix: str, ai_flag: str) -> Callable[[], Any]:
+def _worklist_item(
+    stack: Stack, token: str, study_uid_suffix: str, ai_flag: str
+) -> Callable[[], Any]:
     def probe() -> Any:
         for status in ("UNREAD", "CLAIMED"):
-            items = httpx.get(f"{stack.api_url}/api/v1/worklist", params={"status": status}, headers=_auth(token)).json()
+            items = httpx.get(
+                f"{stack.api_url}/api/v1/worklist", params={"status": status}, headers=_auth(token)
+            ).json()
             for item in items:
-                detail = httpx.get(f"{stack.api_url}/api/v1/studies/{item['study_id']}", headers=_auth(token)).json()
-                if detail["study_instance_uid"].endswith(study_uid_suffix) and item["ai_flag"] == ai_flag:
+                detail = httpx.get(
+                    f"{stack.api_url}/api/v1/studies/{item['study_id']}", headers=_auth(token)
+                ).json()
+                if (
+                    detail["study_instance_uid"].endswith(study_uid_suffix)
+                    and item["ai_flag"] == ai_flag
+                ):
                     return item, detail
         return None
 
@@ -72,17 +81,28 @@ def test_cstore_to_signed_report_downloaded_by_the_clinic(stack: Stack, tmp_path
     assert "AI" in item["priority_reason"]
 
     study_id = item["study_id"]
-    claimed = httpx.post(f"{stack.api_url}/api/v1/worklist/{item['id']}/claim", headers=_auth(reader))
+    claimed = httpx.post(
+        f"{stack.api_url}/api/v1/worklist/{item['id']}/claim", headers=_auth(reader)
+    )
     assert claimed.status_code == 200, claimed.text
-    other = httpx.post(f"{stack.api_url}/api/v1/worklist/{item['id']}/claim", headers=_auth(stack.token("radiologist2")))
+    other = httpx.post(
+        f"{stack.api_url}/api/v1/worklist/{item['id']}/claim",
+        headers=_auth(stack.token("radiologist2")),
+    )
     assert other.status_code == 409
     draft = httpx.put(
         f"{stack.api_url}/api/v1/studies/{study_id}/report/draft",
-        json={"findings": "双肺纹理清晰，未见实变影。", "impression": "胸部CT未见明显异常。", "language": "zh-CN"},
+        json={
+            "findings": "双肺纹理清晰，未见实变影。",
+            "impression": "胸部CT未见明显异常。",
+            "language": "zh-CN",
+        },
         headers=_auth(reader),
     )
     assert draft.status_code == 200, draft.text
-    signed = httpx.post(f"{stack.api_url}/api/v1/studies/{study_id}/report/sign", headers=_auth(reader))
+    signed = httpx.post(
+        f"{stack.api_url}/api/v1/studies/{study_id}/report/sign", headers=_auth(reader)
+    )
     assert signed.status_code == 200, signed.text
     assert signed.json()["status"] == "FINAL"
 
@@ -90,7 +110,11 @@ def test_cstore_to_signed_report_downloaded_by_the_clinic(stack: Stack, tmp_path
     _poll(
         "the rendered PDF",
         stack,
-        lambda: httpx.get(f"{stack.api_url}/api/v1/studies/{study_id}/report", headers=_auth(clinic)).json().get("pdf_available"),
+        lambda: (
+            httpx.get(f"{stack.api_url}/api/v1/studies/{study_id}/report", headers=_auth(clinic))
+            .json()
+            .get("pdf_available")
+        ),
     )
     study = httpx.get(f"{stack.api_url}/api/v1/studies/{study_id}", headers=_auth(clinic)).json()
     assert study["status"] == "REPORTED"
@@ -100,11 +124,20 @@ def test_cstore_to_signed_report_downloaded_by_the_clinic(stack: Stack, tmp_path
     assert "胸部CT未见明显异常" in text
 
     other_clinic = stack.token("staff_b")
-    assert httpx.get(f"{stack.api_url}/api/v1/studies/{study_id}/report.pdf", headers=_auth(other_clinic)).status_code == 404
-    print(f"\nC-STORE to AI result on the worklist: {time_to_ai:.1f} s (StableAge 1 s, broker {stack.broker})")
+    assert (
+        httpx.get(
+            f"{stack.api_url}/api/v1/studies/{study_id}/report.pdf", headers=_auth(other_clinic)
+        ).status_code
+        == 404
+    )
+    print(
+        f"\nC-STORE to AI result on the worklist: {time_to_ai:.1f} s (StableAge 1 s, broker {stack.broker})"
+    )
 
 
-def test_study_whose_ai_fails_still_reaches_the_worklist_marked_so(stack: Stack, tmp_path: Path) -> None:
+def test_study_whose_ai_fails_still_reaches_the_worklist_marked_so(
+    stack: Stack, tmp_path: Path
+) -> None:
     plan = get_testdata_file("rtplan.dcm")
     assert plan is not None
     import pydicom
@@ -136,7 +169,9 @@ def test_upload_by_stow_is_owned_by_the_uploading_clinic(stack: Stack, tmp_path:
 
     def listed_for(key: str) -> Callable[[], Any]:
         def probe() -> Any:
-            studies = httpx.get(f"{stack.api_url}/api/v1/studies", headers=_auth(stack.token(key))).json()
+            studies = httpx.get(
+                f"{stack.api_url}/api/v1/studies", headers=_auth(stack.token(key))
+            ).json()
             return [s for s in studies if s["study_instance_uid"] == ds.StudyInstanceUID]
 
         return probe

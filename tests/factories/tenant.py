@@ -1,13 +1,14 @@
 """Consortia for tests: a county hospital, two clinics, reading agreements, one login per role.
 
 Every call makes a new tenant with unique slug and usernames, so tests sharing the session-wide
-database never see each other's rows. Built only through ``services.tenant.service``.
+database never see each other's rows. Built only through ``services.tenant.service``. Logins are
+created on first use: each costs a bcrypt hash (~70 ms), and most tests need two or three.
 """
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,7 +31,7 @@ class Account:
 
 @dataclass(frozen=True)
 class Organizations:
-    """A tenant whose ``hospital`` reads for ``clinic_a`` and ``clinic_b``; no logins yet."""
+    """A tenant whose ``hospital`` reads for ``clinic_a`` and ``clinic_b``; no logins."""
 
     tenant_id: uuid.UUID
     slug: str
@@ -39,17 +40,72 @@ class Organizations:
     clinic_b: Organization
 
 
+# login name -> (role, the Organizations field naming its organization; None: platform-wide)
+LOGINS: dict[str, tuple[Role, str | None]] = {
+    "clinic_staff": (Role.CLINIC_STAFF, "clinic_a"),
+    "clinic_physician": (Role.CLINIC_PHYSICIAN, "clinic_a"),
+    "clinic_b_staff": (Role.CLINIC_STAFF, "clinic_b"),
+    "radiologist": (Role.RADIOLOGIST, "hospital"),
+    "senior_radiologist": (Role.SENIOR_RADIOLOGIST, "hospital"),
+    "consortium_admin": (Role.CONSORTIUM_ADMIN, "hospital"),
+    "platform_admin": (Role.PLATFORM_ADMIN, None),
+}
+
+
 @dataclass(frozen=True)
 class Consortium(Organizations):
-    """Organizations plus one login per role (password hashing makes this the slower one)."""
+    """Organizations plus one login per role of ``LOGINS``, each made when first read."""
 
-    clinic_staff: Account  # clinic A
-    clinic_physician: Account  # clinic A
-    clinic_b_staff: Account
-    radiologist: Account
-    senior_radiologist: Account
-    consortium_admin: Account
-    platform_admin: Account
+    factory: sessionmaker[Session] = field(repr=False, compare=False, kw_only=True)
+    _accounts: dict[str, Account] = field(
+        default_factory=dict, repr=False, compare=False, kw_only=True
+    )
+
+    def account(self, name: str) -> Account:
+        """Return the login ``name`` of ``LOGINS``, creating and committing it on first use."""
+        if name not in self._accounts:
+            role, org_field = LOGINS[name]
+            org: Organization | None = getattr(self, org_field) if org_field else None
+            with session_scope(self.factory) as session:
+                self._accounts[name] = add_user(
+                    session, slug=self.slug, name=name, role=role, organization=org
+                )
+        return self._accounts[name]
+
+    @property
+    def clinic_staff(self) -> Account:
+        """Clinic staff of clinic A."""
+        return self.account("clinic_staff")
+
+    @property
+    def clinic_physician(self) -> Account:
+        """A physician of clinic A."""
+        return self.account("clinic_physician")
+
+    @property
+    def clinic_b_staff(self) -> Account:
+        """Clinic staff of clinic B."""
+        return self.account("clinic_b_staff")
+
+    @property
+    def radiologist(self) -> Account:
+        """A radiologist of the county hospital."""
+        return self.account("radiologist")
+
+    @property
+    def senior_radiologist(self) -> Account:
+        """A senior radiologist of the county hospital."""
+        return self.account("senior_radiologist")
+
+    @property
+    def consortium_admin(self) -> Account:
+        """The consortium's administrator (sees every organization of the tenant)."""
+        return self.account("consortium_admin")
+
+    @property
+    def platform_admin(self) -> Account:
+        """A platform operator: no tenant, no patient data."""
+        return self.account("platform_admin")
 
 
 def password_for(username: str) -> str:
@@ -98,23 +154,9 @@ def build_organizations(factory: sessionmaker[Session]) -> Organizations:
 
 
 def build_consortium(factory: sessionmaker[Session]) -> Consortium:
-    """Create and commit a fresh consortium with one login per role, all names unique."""
-    with session_scope(factory) as session:
-        orgs = _create_organizations(session)
-
-        def user(name: str, role: Role, org: Organization | None) -> Account:
-            return add_user(session, slug=orgs.slug, name=name, role=role, organization=org)
-
-        return Consortium(
-            **vars(orgs),
-            clinic_staff=user("clinic.staff", Role.CLINIC_STAFF, orgs.clinic_a),
-            clinic_physician=user("clinic.physician", Role.CLINIC_PHYSICIAN, orgs.clinic_a),
-            clinic_b_staff=user("clinicb.staff", Role.CLINIC_STAFF, orgs.clinic_b),
-            radiologist=user("radiologist", Role.RADIOLOGIST, orgs.hospital),
-            senior_radiologist=user("senior.radiologist", Role.SENIOR_RADIOLOGIST, orgs.hospital),
-            consortium_admin=user("consortium.admin", Role.CONSORTIUM_ADMIN, orgs.hospital),
-            platform_admin=user("platform.admin", Role.PLATFORM_ADMIN, None),
-        )
+    """Create and commit a fresh consortium; its logins are made as tests first use them."""
+    orgs = build_organizations(factory)
+    return Consortium(**vars(orgs), factory=factory)
 
 
 def add_radiologists(

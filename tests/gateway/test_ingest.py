@@ -55,7 +55,9 @@ def _watcher(orthanc: OrthancHandle, db: Database) -> ChangeWatcher:
     return ChangeWatcher(orthanc.client, configured_routes(get_settings()), db.factory)
 
 
-def _drain_until(watcher: ChangeWatcher, db: Database, uid: str, timeout: float = 20) -> Study | None:
+def _drain_until(
+    watcher: ChangeWatcher, db: Database, uid: str, timeout: float = 20
+) -> Study | None:
     """Run the watcher until the study with ``uid`` is registered (StableAge is 1 s here)."""
     import time
 
@@ -98,7 +100,9 @@ class TestCStore:
         assert (study.status, study.ai_status) == ("UNREAD", "AI_PENDING")
         with use_database.factory() as session:
             item = session.scalar(select(WorklistItem).where(WorklistItem.study_id == study.id))
-            jobs = list(session.scalars(select(InferenceJob).where(InferenceJob.study_id == study.id)))
+            jobs = list(
+                session.scalars(select(InferenceJob).where(InferenceJob.study_id == study.id))
+            )
         assert item is not None and item.reader_org_id == consortium.hospital.id
         assert [(j.model_name, j.status) for j in jobs] == [("image_quality", "QUEUED")]
         sent = [m for m in PUBLISHER.sent if m.task_name == "inference.run_job"]
@@ -123,11 +127,23 @@ class TestCStore:
 
         with use_database.factory() as session:
             count = session.scalar(
-                select(func.count()).select_from(Study).where(Study.study_instance_uid == ds.StudyInstanceUID)
+                select(func.count())
+                .select_from(Study)
+                .where(Study.study_instance_uid == ds.StudyInstanceUID)
             )
-            study_id = session.scalar(select(Study.id).where(Study.study_instance_uid == ds.StudyInstanceUID))
-            jobs = session.scalar(select(func.count()).select_from(InferenceJob).where(InferenceJob.study_id == study_id))
-            items = session.scalar(select(func.count()).select_from(WorklistItem).where(WorklistItem.study_id == study_id))
+            study_id = session.scalar(
+                select(Study.id).where(Study.study_instance_uid == ds.StudyInstanceUID)
+            )
+            jobs = session.scalar(
+                select(func.count())
+                .select_from(InferenceJob)
+                .where(InferenceJob.study_id == study_id)
+            )
+            items = session.scalar(
+                select(func.count())
+                .select_from(WorklistItem)
+                .where(WorklistItem.study_id == study_id)
+            )
         assert (count, jobs, items) == (1, 1, 1)
 
     def test_late_series_is_added_to_the_registered_study(
@@ -148,9 +164,12 @@ class TestCStore:
         while time.monotonic() < deadline and series_count < 2:
             watcher.run_once()
             with use_database.factory() as session:
-                series_count = session.scalar(
-                    select(func.count()).select_from(Series).where(Series.study_id == study.id)
-                ) or 0
+                series_count = (
+                    session.scalar(
+                        select(func.count()).select_from(Series).where(Series.study_id == study.id)
+                    )
+                    or 0
+                )
             time.sleep(0.3)
         assert series_count == 2
 
@@ -175,7 +194,9 @@ class TestCStore:
                 select(QuarantineItem).where(QuarantineItem.orthanc_id == upload.parent_study)
             )
             studies = session.scalar(
-                select(func.count()).select_from(Study).where(Study.study_instance_uid == ds.StudyInstanceUID)
+                select(func.count())
+                .select_from(Study)
+                .where(Study.study_instance_uid == ds.StudyInstanceUID)
             )
         assert held is not None and held.reason_code == "unknown_uploader"
         assert studies == 0
@@ -192,11 +213,17 @@ class TestStow:
             yield url
 
     def test_dicomweb_client_upload_is_owned_by_the_uploaders_clinic(
-        self, orthanc: OrthancHandle, consortium: Consortium, use_database: Database, gateway_url: str, tmp_path: Path
+        self,
+        orthanc: OrthancHandle,
+        consortium: Consortium,
+        use_database: Database,
+        gateway_url: str,
+        tmp_path: Path,
     ) -> None:
         _, ds = fresh_ct(tmp_path)
         client = DICOMwebClient(
-            f"{gateway_url}/dicomweb", headers={"Authorization": f"Bearer {_token(consortium, 'staff_b')}"}
+            f"{gateway_url}/dicomweb",
+            headers={"Authorization": f"Bearer {_token(consortium, 'staff_b')}"},
         )
         response = client.store_instances([ds])
         assert response.ReferencedSOPSequence[0].ReferencedSOPInstanceUID == ds.SOPInstanceUID
@@ -213,14 +240,19 @@ class TestStow:
         response = httpx.post(
             f"{gateway_url}/dicomweb/studies",
             content=body,
-            headers={"Content-Type": content_type, "Authorization": f"Bearer {_token(consortium, 'staff_a')}"},
+            headers={
+                "Content-Type": content_type,
+                "Authorization": f"Bearer {_token(consortium, 'staff_a')}",
+            },
         )
         assert response.status_code == 409
         failed = response.json()["00081198"]["Value"][0]
         assert failed["00081197"]["Value"] == [0xC000]
         with use_database.factory() as session:
             held = session.scalars(
-                select(QuarantineItem).where(QuarantineItem.organization_id == consortium.clinic_a.id)
+                select(QuarantineItem).where(
+                    QuarantineItem.organization_id == consortium.clinic_a.id
+                )
             ).all()
         assert [h.reason_code for h in held] == ["bad_pixel_header"]
         assert held[0].object_key and held[0].object_key.startswith(str(consortium.tenant.id))
@@ -230,11 +262,16 @@ class TestStow:
     ) -> None:
         ct = Path(get_testdata_file("CT_small.dcm")).read_bytes()  # type: ignore[arg-type]
         body, content_type = _multipart([ct])
-        anonymous = httpx.post(f"{gateway_url}/dicomweb/studies", content=body, headers={"Content-Type": content_type})
+        anonymous = httpx.post(
+            f"{gateway_url}/dicomweb/studies", content=body, headers={"Content-Type": content_type}
+        )
         reader = httpx.post(
             f"{gateway_url}/dicomweb/studies",
             content=body,
-            headers={"Content-Type": content_type, "Authorization": f"Bearer {_token(consortium, 'radiologist')}"},
+            headers={
+                "Content-Type": content_type,
+                "Authorization": f"Bearer {_token(consortium, 'radiologist')}",
+            },
         )
         assert anonymous.status_code == 401 and "Sign in" in anonymous.json()["message"]
         assert reader.status_code == 403
@@ -245,7 +282,9 @@ class TestStow:
         auth = {"Authorization": f"Bearer {_token(consortium, 'staff_a')}"}
         ctype = 'multipart/related; type="application/dicom"; boundary=x'
         huge_status = _raw_post_status(
-            gateway_url, "/dicomweb/studies", {**auth, "Content-Type": ctype, "Content-Length": str(10**12)}
+            gateway_url,
+            "/dicomweb/studies",
+            {**auth, "Content-Type": ctype, "Content-Length": str(10**12)},
         )
         gz = httpx.post(
             f"{gateway_url}/dicomweb/studies",
@@ -262,7 +301,11 @@ def _raw_post_status(base_url: str, path: str, headers: dict[str, str]) -> int:
     from urllib.parse import urlparse
 
     url = urlparse(base_url)
-    lines = [f"POST {path} HTTP/1.1", f"Host: {url.netloc}", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"POST {path} HTTP/1.1",
+        f"Host: {url.netloc}",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         answer = sock.recv(4096).decode("latin-1")

@@ -1,4 +1,4 @@
-"""The reading flow over HTTP: a clinic's study is seen only by whom it may be, read and reported."""
+"""The reading flow over HTTP: who sees a clinic's study, claims, reports and downloads it."""
 
 from __future__ import annotations
 
