@@ -55,7 +55,17 @@ def require_roles(*roles: Role) -> Callable[..., Principal]:
 
 def get_scope(session: DbSession, principal: CurrentPrincipal) -> TenantScope:
     """Return the tenant scope of the caller (403 for accounts without patient-data access)."""
-    return auth_service.resolve_scope(session, principal)
+    try:
+        return auth_service.resolve_scope(session, principal)
+    except Forbidden:
+        audit.record_denied(
+            session,
+            actor=principal.actor,
+            action="authorize",
+            object_type="patient_data",
+            tenant_id=principal.tenant_id,
+        )
+        raise
 
 
 Scope = Annotated[TenantScope, Depends(get_scope)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated, Any
+from urllib.parse import unquote
 
 from fastapi import APIRouter, Form, Header, Response
 from fastapi.responses import JSONResponse
@@ -33,6 +34,7 @@ def _basic_client(authorization: str | None) -> tuple[str, str] | None:
         return None
     try:
         client_id, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
+        client_id, secret = unquote(client_id), unquote(secret)  # RFC 6749 section 2.3.1
     except (ValueError, UnicodeDecodeError):
         return None
     return client_id, secret

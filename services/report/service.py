@@ -71,12 +71,12 @@ def canonical_content(report: Report, study: Study) -> bytes:
 
 def sign(session: Session, *, principal: Principal, study: Study) -> Report:
     """Sign the caller's draft: freeze it, close the worklist item, and queue the PDF."""
-    item = worklist_service.require_claim(session, principal=principal, study_id=study.id)
     report = latest(session, study_id=study.id)
+    if report is not None and report.status != "DRAFT":
+        raise ReportAlreadySigned("This report is already signed; corrections are addenda.")
+    item = worklist_service.require_claim(session, principal=principal, study_id=study.id)
     if report is None:
         raise ReportNotFound("Write the report before signing it.")
-    if report.status != "DRAFT":
-        raise ReportAlreadySigned("This report is already signed.")
     if not report.findings.strip() or not report.impression.strip():
         raise ReportIncomplete("A report needs findings and an impression before it is signed.")
     report.status = "FINAL"

@@ -21,3 +21,9 @@ class NotClaimedByYou(Conflict):
     """The action needs the caller to hold the item's claim."""
 
     code = "not_claimed_by_you"
+
+
+class AlreadyReported(Conflict):
+    """The item's study is reported; there is nothing left to claim."""
+
+    code = "already_reported"

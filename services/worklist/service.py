@@ -18,7 +18,12 @@ from services.models import Study, WorklistItem
 from services.study import repository as study_repository
 from services.study import transitions
 from services.worklist import repository
-from services.worklist.exceptions import AlreadyClaimed, NotClaimedByYou, WorklistItemNotFound
+from services.worklist.exceptions import (
+    AlreadyClaimed,
+    AlreadyReported,
+    NotClaimedByYou,
+    WorklistItemNotFound,
+)
 
 CLAIM_LOCK = timedelta(minutes=30)
 _AI_STATE = {"AI_DONE": "done", "AI_FAILED": "failed", "AI_SKIPPED": "skipped"}
@@ -37,7 +42,8 @@ def _age_years(birth_date: str) -> int | None:
         born = date(int(birth_date[:4]), int(birth_date[4:6]), int(birth_date[6:8]))
     except (ValueError, IndexError):
         return None
-    return (utc_now().date() - born).days // 365
+    today = utc_now().date()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 def _score(session: Session, item: WorklistItem, study: Study) -> None:
@@ -117,6 +123,8 @@ def claim(session: Session, *, principal: Principal, item_id: uuid.UUID) -> Work
     item = get_for_reader(session, principal=principal, item_id=item_id)
     assert principal.user_id is not None
     now = utc_now()
+    if item.status == "REPORTED":
+        raise AlreadyReported("This study is already reported; open its report instead.")
     if not repository.try_claim(
         session, item_id=item.id, user_id=principal.user_id, now=now, lock_until=now + CLAIM_LOCK
     ):

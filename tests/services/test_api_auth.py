@@ -52,9 +52,10 @@ def api_client_id(use_database: Database, consortium: Consortium) -> str:
 
 
 def _password_grant(client: TestClient, username: str, password: str) -> Response:
-    return client.post(
+    response: Response = client.post(
         "/oauth/token", data={"grant_type": "password", "username": username, "password": password}
     )
+    return response
 
 
 def _token(client: TestClient, account: Account) -> str:
@@ -68,7 +69,8 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 def _me(client: TestClient, token: str) -> Response:
-    return client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    response: Response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    return response
 
 
 def _assert_uniform_401(response: Response) -> None:
@@ -228,7 +230,7 @@ class TestMe:
         assert response.json() == {
             "subject": str(account.user_id),
             "kind": "user",
-            "display_name": "Test clinic.staff",
+            "display_name": "Test clinic_staff",
             "tenant_id": str(consortium.tenant_id),
             "organization_id": str(consortium.clinic_a.id),
             "roles": ["clinic_staff"],

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from services.kit import db as kit_db
 from services.kit.clock import utc_now
 from services.kit.db import OutboxMessage, session_scope
 from services.kit.errors import Conflict
+from services.kit.settings import get_settings
 from services.models import InferenceJob, Organization, Series, Study, WorklistItem
 from services.study import service as study_service
 from tests.factories import study as study_factory
@@ -77,6 +79,28 @@ class TestRegisterCreatesJobs:
         )
         assert job.tenant_id == study.tenant_id
         assert study.ai_status == "AI_PENDING"
+
+    def test_each_applicable_model_gets_its_own_job(
+        self, use_database: Database, consortium: Organizations, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        models = [
+            {"name": "ct_head", "version": "2", "modalities": ["CT"]},
+            {"name": "chest_xray", "version": "1", "modalities": ["DX", "CR"]},
+            {"name": "image_quality", "version": "1", "modalities": ["CT", "MR"]},
+        ]
+        monkeypatch.setenv("RADBRIDGE_AI_MODELS", json.dumps(models))
+        get_settings.cache_clear()
+        with session_scope(use_database.factory) as session:
+            study, _ = study_factory.register_study(session, clinic=consortium.clinic_a)
+
+        jobs = _jobs(use_database, study.id)
+        assert sorted((j.model_name, j.model_version) for j in jobs) == [
+            ("ct_head", "2"),
+            ("image_quality", "1"),
+        ]
+        assert sorted(m.kwargs["job_id"] for m in kit_db.PUBLISHER.sent) == sorted(
+            str(j.id) for j in jobs
+        )
 
     def test_outbox_message_carries_only_the_job_id(
         self, use_database: Database, study: Study
@@ -282,7 +306,7 @@ class TestSettleAiStatus:
     ) -> None:
         job = _only_job(use_database, study.id)
         with session_scope(use_database.factory) as session:
-            job_service.mark_failed(session, job=session.get_one(InferenceJob, job.id), reason="x")
+            job_service.mark_failed(job=session.get_one(InferenceJob, job.id), reason="x")
 
         with session_scope(use_database.factory) as session:
             settled = study_service.settle_ai_status(session, study_id=study.id)
@@ -298,7 +322,6 @@ class TestSettleAiStatus:
         job = _only_job(use_database, study.id)
         with session_scope(use_database.factory) as session:
             job_service.mark_succeeded(
-                session,
                 job=session.get_one(InferenceJob, job.id),
                 infer_ms=12,
                 input_series_uid=None,
@@ -319,6 +342,36 @@ class TestSettleAiStatus:
             settled = study_service.settle_ai_status(session, study_id=study.id)
 
         assert settled.ai_status == "AI_PENDING"
+
+
+class TestSettleStuckAi:
+    def test_study_whose_job_the_sweeper_failed_becomes_ai_failed(
+        self, use_database: Database, study: Study
+    ) -> None:
+        job = _only_job(use_database, study.id)
+        assert _claim(use_database, job.id) is not None
+        _set_job(use_database, job.id, attempts=5, lease_until=utc_now() - timedelta(minutes=1))
+        with session_scope(use_database.factory) as session:
+            job_service.sweep_stale(session, lease_s=LEASE_S, max_attempts=5)
+
+        with session_scope(use_database.factory) as session:
+            settled = study_service.settle_stuck_ai(session)
+
+        assert settled >= 1  # the database is shared: other tests' studies may count too
+        with use_database.factory() as session:
+            assert session.get_one(Study, study.id).ai_status == "AI_FAILED"
+            item = session.scalar(select(WorklistItem).where(WorklistItem.study_id == study.id))
+        assert item is not None
+        assert item.ai_flag == "AI_FAILED"
+
+    def test_study_with_a_live_job_is_left_pending(
+        self, use_database: Database, study: Study
+    ) -> None:
+        with session_scope(use_database.factory) as session:
+            study_service.settle_stuck_ai(session)
+
+        with use_database.factory() as session:
+            assert session.get_one(Study, study.id).ai_status == "AI_PENDING"
 
 
 class TestModalityWithoutModel:

@@ -55,7 +55,8 @@ def _with_auth(settings: CoreSettings, **changes: Any) -> CoreSettings:
 
 
 def _payload(token: str) -> dict[str, Any]:
-    return json.loads(_unb64(token.split(".")[1]))
+    payload: dict[str, Any] = json.loads(_unb64(token.split(".")[1]))
+    return payload
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from services.report.document import AiFindingLine, Language, ReportDocument
 from services.report.pdf import render_report_pdf, report_font
 
 CST = timezone(timedelta(hours=8))
-ZH_FINDINGS = "右侧基底节区见斑片状低密度影，边界欠清。\n脑室系统未见扩大，中线结构居中。"  # noqa: RUF001
+ZH_FINDINGS = "右侧基底节区见斑片状低密度影，边界欠清。\n脑室系统未见扩大，中线结构居中。"
 ZH_IMPRESSION = "右侧基底节区腔隙性脑梗死可能。"
 EN_FINDINGS = "Patchy hypodensity in the right basal ganglia.\nNo midline shift."
 EN_IMPRESSION = "Probable lacunar infarct, right basal ganglia."
@@ -85,7 +85,7 @@ class TestRenderReportPdf:
             "中线结构居中",
             "诊断意见",
             ZH_IMPRESSION,
-            "报告医师：李建国",  # noqa: RUF001
+            "报告医师：李建国",
             "45岁",
             "男",
         ):
@@ -120,14 +120,14 @@ class TestRenderReportPdf:
     def test_signature_time_is_printed_to_the_minute_with_offset(self) -> None:
         text = _text(render_report_pdf(_document("zh-CN")))
 
-        assert "签发时间：2026-01-15 14:32 (UTC+08:00)" in text  # noqa: RUF001
+        assert "签发时间：2026-01-15 14:32 (UTC+08:00)" in text
         assert "14:32:51" not in text
 
     def test_ai_lines_name_model_version_and_advisory_notice(self) -> None:
         zh = _text(render_report_pdf(_document("zh-CN")))
         en = _text(render_report_pdf(_document("en")))
 
-        assert "未检出颅内出血 (ct-head-hemorrhage 1.3.0; AI辅助，仅供参考)" in zh  # noqa: RUF001
+        assert "未检出颅内出血 (ct-head-hemorrhage 1.3.0; AI辅助，仅供参考)" in zh
         assert "No bleed (ct-head-hemorrhage 1.3.0; AI-assisted, for reference)" in en
 
     def test_report_without_ai_findings_has_no_ai_section(self) -> None:
@@ -144,7 +144,7 @@ class TestRenderReportPdf:
         total = len(pages)
         for number, page in enumerate(pages, start=1):
             assert f"第 {number} 页 / 共 {total} 页" in page.extract_text()
-            assert "报告编号：RPT-2026-000123" in page.extract_text()  # noqa: RUF001
+            assert "报告编号：RPT-2026-000123" in page.extract_text()
 
     def test_markup_in_free_text_is_printed_literally(self) -> None:
         text = _text(render_report_pdf(_document("en", findings="<b>size</b> 3 < 5 & rising")))
