@@ -1,8 +1,14 @@
-"""Run one AI job: lease it, fetch its input, call Triton, record findings and settle the study.
+"""Run one AI job: lease it, fetch its input, call Triton, write the SR, record findings.
 
-The three steps follow grand-challenge's pattern: a short transaction to take the lease, the
+The steps follow grand-challenge's pattern: a short transaction to take the lease, the
 computation with no transaction open, and a short transaction to record the result. A job whose
 lease is no longer ours when the result comes back is left alone (someone else re-ran it).
+
+Faults: Triton or Orthanc unavailable -> the job goes back to the queue and the task retries
+(the study stays AI_PENDING); a circuit breaker stops calling a Triton that keeps failing and
+hands jobs back at once without spending their attempts. Bad pixels, a model that breaks its
+contract (unknown version, wrong shapes) or a result Orthanc refuses -> the job FAILS with the
+reason and lands in the dead-letter list; nothing retries it unless an admin replays it.
 """
 
 from __future__ import annotations
@@ -13,11 +19,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numpy as np
 from pydicom.dataset import Dataset
 from sqlalchemy.orm import Session
 
+from inference.circuit import BreakerState, CircuitBreaker, CircuitOpen
+from inference.dicom import results_sr
 from inference.dicom.pixels import PixelDataError
 from inference.dicom.source import OrthancInstanceSource, SourceDataError, SourceUnavailable
+from inference.dicom.writer import OrthancResultWriter, ResultStoreRejected
 from inference.pipelines import image_quality
 from inference.pipelines.findings import FindingDraft
 from inference.triton.port import InferenceClient, InferenceError, TritonUnavailable
@@ -33,6 +43,13 @@ from services.study.routing import configured_routes
 
 log = logging.getLogger("radbridge.inference")
 Pipeline = Callable[[InferenceClient, list[Dataset]], list[FindingDraft]]
+PERMANENT = (
+    PixelDataError,
+    InferenceError,
+    SourceDataError,
+    ResultStoreRejected,
+    results_sr.ResultObjectError,
+)
 
 
 def _image_quality(client: InferenceClient, datasets: list[Dataset]) -> list[FindingDraft]:
@@ -40,6 +57,28 @@ def _image_quality(client: InferenceClient, datasets: list[Dataset]) -> list[Fin
 
 
 PIPELINES: dict[str, Pipeline] = {image_quality.MODEL_NAME: _image_quality}
+
+
+class JobVersionClient:
+    """The model server as one job sees it: its model always runs at the job's version.
+
+    A job records the model version its findings claim; pinning every request of the job's
+    model to that version keeps the claim true (an unknown version fails loudly at Triton).
+    """
+
+    def __init__(self, inner: InferenceClient, model: str, version: str) -> None:
+        self._inner, self._model, self._version = inner, model, version
+
+    def is_ready(self, model: str, version: str) -> bool:
+        """Ask whether the model is ready, at the job's version for the job's model."""
+        return self._inner.is_ready(model, self._version if model == self._model else version)
+
+    def infer(
+        self, model: str, version: str, inputs: dict[str, np.ndarray], outputs: list[str]
+    ) -> dict[str, np.ndarray]:
+        """Run inference, at the job's version for the job's model."""
+        pinned = self._version if model == self._model else version
+        return self._inner.infer(model, pinned, inputs, outputs)
 
 
 @dataclass(frozen=True)
@@ -86,17 +125,39 @@ def _finish(job_id: uuid.UUID, update: Callable[[Session, InferenceJob], None]) 
         study_service.settle_ai_status(session, study_id=job.study_id)
 
 
+def _infer(
+    breaker: CircuitBreaker, pipeline: Pipeline, client: InferenceClient, dataset: Dataset
+) -> list[FindingDraft]:
+    """Call the model through the breaker: only TritonUnavailable counts as a failure."""
+    breaker.check()
+    try:
+        drafts = pipeline(client, [dataset])
+    except TritonUnavailable:
+        breaker.record_failure()
+        raise
+    except InferenceError:
+        breaker.record_success()  # the server answered; the request was wrong
+        raise
+    except BaseException:
+        breaker.release_probe()
+        raise
+    breaker.record_success()
+    return drafts
+
+
 def run_job(
     job_id: uuid.UUID,
     *,
     settings: CoreSettings,
     client: InferenceClient,
     source: OrthancInstanceSource,
+    writer: OrthancResultWriter,
+    breaker: CircuitBreaker,
 ) -> str:
     """Run a job end to end; return its outcome ("succeeded", "failed", "skipped").
 
-    Raises TritonUnavailable or SourceUnavailable after handing the job back to the queue, so
-    the task layer retries with backoff.
+    Raises TritonUnavailable (``CircuitOpen`` while the breaker is open) or SourceUnavailable
+    after handing the job back to the queue, so the task layer retries with backoff.
     """
     leased = _lease(settings, job_id)
     if leased is None:
@@ -113,27 +174,56 @@ def run_job(
         return fail(f"no pipeline for model {claimed.model_name}")
     if job_input is None:
         return fail("no_input_series: no series of a modality this model accepts")
+    if breaker.state is BreakerState.OPEN:  # hand the job back at once, attempt not spent
+        reason = f"circuit open: Triton failed {breaker.consecutive_failures} times in a row"
+        _finish(job_id, lambda _s, job: job_service.release_unstarted(job=job, reason=reason))
+        raise CircuitOpen(reason)
+    job_client = JobVersionClient(client, claimed.model_name, claimed.model_version)
     try:
         dataset = source.representative_instance(job_input.series_orthanc_id)
         started = time.perf_counter()
-        drafts = pipeline(client, [dataset])
+        drafts = _infer(breaker, pipeline, job_client, dataset)
         infer_ms = int((time.perf_counter() - started) * 1000)
+        sr_uid = _write_report(writer, dataset, claimed, drafts)
     except (TritonUnavailable, SourceUnavailable) as exc:
-        reason = str(exc)
-        _finish(
-            job_id,
-            lambda _session, job: job_service.release_for_retry(job=job, reason=reason),
+        reason = f"{type(exc).__name__}: {exc}"
+        release = (
+            job_service.release_unstarted
+            if isinstance(exc, CircuitOpen)
+            else job_service.release_for_retry
         )
+        _finish(job_id, lambda _session, job: release(job=job, reason=reason))
         raise
-    except (PixelDataError, InferenceError, SourceDataError) as exc:  # permanent: no retry
+    except PERMANENT as exc:  # permanent: no retry
         return fail(f"{type(exc).__name__}: {exc}")
 
     def record(session: Session, job: InferenceJob) -> None:
         inputs = [FindingInput(**asdict(d)) for d in drafts]
         finding_service.record(session, job=job, findings=inputs)
         job_service.mark_succeeded(
-            job=job, infer_ms=infer_ms, input_series_uid=job_input.series_instance_uid
+            job=job,
+            infer_ms=infer_ms,
+            input_series_uid=job_input.series_instance_uid,
+            result_sr_uid=sr_uid,
         )
 
     _finish(job_id, record)
     return "succeeded"
+
+
+def _write_report(
+    writer: OrthancResultWriter,
+    source: Dataset,
+    claimed: job_service.ClaimedJob,
+    drafts: list[FindingDraft],
+) -> str:
+    """Build the job's SR and store it in the study; return its SOP Instance UID."""
+    run = results_sr.AiRun(
+        job_id=claimed.job_id,
+        model=results_sr.model_identity(claimed.model_name, claimed.model_version),
+        findings=drafts,
+        measures=results_sr.measures_of(drafts),
+    )
+    stored = writer.store(results_sr.build_report(source, run))
+    log.info("job %s: SR %s %s", claimed.job_id, stored.sop_instance_uid, stored.status)
+    return stored.sop_instance_uid

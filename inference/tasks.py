@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 
+from inference.circuit import CircuitBreaker
 from inference.dicom.source import OrthancInstanceSource, SourceUnavailable
+from inference.dicom.writer import OrthancResultWriter
 from inference.runner import run_job as run
 from inference.triton.grpc_client import GrpcInferenceClient
 from inference.triton.port import TritonUnavailable
@@ -29,10 +31,26 @@ def _orthanc() -> OrthancInstanceSource:
     return OrthancInstanceSource(o.url, o.username, o.password.get_secret_value())
 
 
+@lru_cache
+def _results() -> OrthancResultWriter:
+    o = get_settings().orthanc
+    return OrthancResultWriter(o.url, o.username, o.password.get_secret_value())
+
+
+_BREAKER = CircuitBreaker()  # one per worker process, shared by its threads
+
+
 @task(RUN_INFERENCE, queue=QUEUE_INFERENCE, retry_on=(TritonUnavailable, SourceUnavailable))
 def run_job(*, job_id: str) -> str:
     """Run one AI job (idempotent: a job that is not ours to run is skipped)."""
-    return run(uuid.UUID(job_id), settings=get_settings(), client=_triton(), source=_orthanc())
+    return run(
+        uuid.UUID(job_id),
+        settings=get_settings(),
+        client=_triton(),
+        source=_orthanc(),
+        writer=_results(),
+        breaker=_BREAKER,
+    )
 
 
 @task(SWEEP_STALE_JOBS, queue=QUEUE_INFERENCE)

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from gateway.api.dependencies import ObjectStoreDep, Orthanc
 from gateway.dicomweb.dicom_json import stow_response
 from gateway.dicomweb.multipart import MultipartError, related_type, split_parts
+from gateway.dicomweb.read import router as read_router
 from gateway.dicomweb.stow import store_instances
 from services.auth.dependencies import require_roles
 from services.auth.principal import Principal
@@ -19,6 +20,7 @@ from services.kit.errors import AppError, InvalidInput
 from services.kit.http import DbSession, Settings
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
+router.include_router(read_router)  # QIDO-RS / WADO-RS for viewers
 Uploader = Annotated[Principal, Depends(require_roles(*UPLOAD_ROLES))]
 
 

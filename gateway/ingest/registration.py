@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from gateway.orthanc.port import OrthancPort
 from gateway.orthanc.records import Origin, StudyInfo
+from services.contracts.ai_results import is_ai_result_series
 from services.contracts.ingest import SeriesFacts, StudyFacts
+from services.contracts.task_names import ARCHIVE_STUDY
 from services.domain.routing import ModelRoute
+from services.kit.db import enqueue
 from services.kit.ids import is_dicom_uid
 from services.models import Organization
 from services.quarantine import service as quarantine
@@ -32,7 +35,7 @@ class IngestOutcome:
     """What happened to one stable study."""
 
     orthanc_id: str
-    result: str  # "registered" | "refreshed" | "quarantined"
+    result: str  # "registered" | "refreshed" | "quarantined" | "ignored"
     reason: str = ""
 
 
@@ -91,6 +94,13 @@ def handle_stable_study(
     if quarantine.held_for_orthanc_study(session, orthanc_id) is not None:
         return IngestOutcome(orthanc_id, "quarantined", "already held")
     info = client.get_study(orthanc_id)
+    # RadBridge's own AI result series (SR...) are not part of what the clinic sent: no new
+    # series, no new AI run on them, and their REST origin never decides the owner.
+    ours = [s for s in info.series if is_ai_result_series(s.modality, s.series_description)]
+    if ours:
+        info = replace(info, series=tuple(s for s in info.series if s not in ours))
+        if not info.series:
+            return IngestOutcome(orthanc_id, "ignored", "only AI result series")
     clinic, source, detail = _owner(session, client, info)
     if clinic is None:
         return _quarantine(session, info, reason_code=source, reason=detail)
@@ -113,6 +123,7 @@ def handle_stable_study(
     log.info(
         "study %s %s for org %s", study.id, "registered" if created else "refreshed", clinic.id
     )
+    enqueue(session, ARCHIVE_STUDY, study_id=str(study.id))  # idempotent: late series too
     return IngestOutcome(orthanc_id, "registered" if created else "refreshed")
 
 

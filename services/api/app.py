@@ -9,9 +9,17 @@ from sqlalchemy import text
 
 from services.api.errors import install_error_handlers
 from services.auth.router import router as auth_router
+from services.delivery.router import channels_router as delivery_channels_router
+from services.delivery.router import log_router as delivery_log_router
+from services.inference_job.router import router as ai_jobs_router
 from services.kit.http import DbSession
+from services.quarantine.router import router as quarantine_router
 from services.report.router import router as report_router
+from services.study.priors_router import router as priors_router
 from services.study.router import router as study_router
+from services.worklist.claims_router import router as claims_router
+from services.worklist.claims_router import settings_router as reading_settings_router
+from services.worklist.figures_router import router as figures_router
 from services.worklist.router import router as worklist_router
 
 
@@ -23,7 +31,20 @@ def create_app() -> FastAPI:
         description="Regional imaging diagnosis: studies, AI findings, worklists, reports.",
     )
     install_error_handlers(app)
-    for router in (auth_router, study_router, worklist_router, report_router):
+    for router in (
+        auth_router,
+        study_router,
+        priors_router,
+        worklist_router,
+        claims_router,
+        reading_settings_router,
+        figures_router,
+        report_router,
+        delivery_channels_router,
+        delivery_log_router,
+        ai_jobs_router,
+        quarantine_router,
+    ):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"])

@@ -59,7 +59,9 @@ def api(host: str | None = None, port: int | None = None) -> None:
 
 
 @app.command()
-def worker(queues: str = "inference,default", beat: bool = False, concurrency: int = 2) -> None:
+def worker(
+    queues: str = "inference,default,delivery", beat: bool = False, concurrency: int = 2
+) -> None:
     """Run a Celery worker (with ``--beat`` also the periodic sweeper)."""
     argv = [
         sys.executable,
@@ -89,6 +91,39 @@ def up(demo: bool = True) -> None:
     raise typer.Exit(run_stack(get_settings(), load_demo=demo))
 
 
+def _add_groups() -> None:
+    from services.cli.report import report_app
+
+    app.add_typer(report_app, name="report")
+
+
+bench = typer.Typer(help="Measure the platform at scale (never run in tests at full size).")
+app.add_typer(bench, name="bench")
+
+
+@bench.command("worklist")
+def bench_worklist(
+    server_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
+    studies: int = 1_000_000,
+    tenants: int = 200,
+    open_items: int = 50_000,
+    requests: int = 1000,
+    keep: bool = False,
+) -> None:
+    """Seed a new PostgreSQL database at regional scale and measure the worklist API."""
+    from services.cli import bench_worklist as wb
+
+    url = wb.create_database(server_url)
+    try:
+        result = wb.run_bench(
+            url, studies=studies, tenants=tenants, open_items=open_items, requests=requests
+        )
+        wb.report(result, echo=typer.echo)
+    finally:
+        if not keep:
+            wb.drop_database(url)
+
+
 def _plug_in() -> None:
     for entry in entry_points(group="radbridge.cli"):
         register = entry.load()
@@ -97,5 +132,6 @@ def _plug_in() -> None:
 
 def main() -> None:
     """Run the CLI."""
+    _add_groups()
     _plug_in()
     app()

@@ -104,14 +104,21 @@ def jobs_of_study(session: Session, study_id: uuid.UUID) -> list[InferenceJob]:
     return list(session.scalars(select(InferenceJob).where(InferenceJob.study_id == study_id)))
 
 
-def mark_succeeded(*, job: InferenceJob, infer_ms: int, input_series_uid: str | None) -> None:
-    """Record a finished run."""
+def mark_succeeded(
+    *,
+    job: InferenceJob,
+    infer_ms: int,
+    input_series_uid: str | None,
+    result_sr_uid: str | None = None,
+) -> None:
+    """Record a finished run (and the SOP Instance UID of the SR it wrote back, if any)."""
     job.status = "SUCCEEDED"
     job.finished_at = utc_now()
     job.lease_until = None
     job.error = None
     job.infer_ms = infer_ms
     job.input_series_uid = input_series_uid
+    job.result_sr_uid = result_sr_uid
 
 
 def mark_failed(*, job: InferenceJob, reason: str) -> None:
@@ -127,6 +134,22 @@ def release_for_retry(*, job: InferenceJob, reason: str) -> None:
     job.status = "QUEUED"
     job.lease_until = None
     job.error = reason[:2000]
+
+
+def release_unstarted(*, job: InferenceJob, reason: str) -> None:
+    """Give back a job that never reached the model server (circuit open): no attempt is spent."""
+    release_for_retry(job=job, reason=reason)
+    job.attempts = max(0, job.attempts - 1)
+
+
+def requeue_failed(session: Session, *, job: InferenceJob) -> None:
+    """Put a FAILED job back in the queue with a fresh attempt budget; run it after commit."""
+    job.status = "QUEUED"
+    job.attempts = 0
+    job.lease_until = None
+    job.finished_at = None
+    job.updated_at = utc_now()
+    enqueue(session, RUN_INFERENCE, queue=QUEUE_INFERENCE, job_id=str(job.id))
 
 
 def sweep_stale(session: Session, *, lease_s: int, max_attempts: int) -> tuple[int, int]:

@@ -36,7 +36,8 @@ def _filesystem_transport(state_dir: Path) -> tuple[str, dict[str, Any]]:
 
 def create_celery(settings: CoreSettings) -> Celery:
     """Build the Celery app for ``settings`` (broker, reliability options, beat schedule)."""
-    app = Celery("radbridge")
+    # Gateway task modules are named, not imported (the core never imports gateway code).
+    app = Celery("radbridge", include=["gateway.archive.tasks", "gateway.dicomweb.tasks"])
     if settings.broker.url:
         url, options = (
             settings.broker.url,
@@ -67,6 +68,9 @@ def create_celery(settings: CoreSettings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule={
             "sweep-stale-jobs": {"task": "inference.sweep_stale_jobs", "schedule": 30.0},
+            "release-expired-locks": {"task": "worklist.release_expired_locks", "schedule": 30.0},
+            "escalate-sla": {"task": "worklist.escalate_sla", "schedule": 60.0},
+            "sweep-deliveries": {"task": "services.delivery.sweep", "schedule": 60.0},
         },
     )
     return app

@@ -97,6 +97,13 @@ class ApiSettings(BaseModel):
     max_upload_bytes: int = 512 * 1024 * 1024
 
 
+class ArchiveSettings(BaseModel):
+    """Archiving registered studies; a tenant's ``archive_retention_days`` setting overrides."""
+
+    enabled: bool = True
+    retention_days: int = 15 * 365
+
+
 class ModelRouteSettings(BaseModel):
     """An AI model version enabled for studies of some modalities."""
 
@@ -137,6 +144,7 @@ class CoreSettings(BaseSettings):
     auth: AuthSettings = Field(default_factory=AuthSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     ai_models: list[ModelRouteSettings] = Field(default_factory=_default_models)
     job_lease_s: int = 300
     job_max_attempts: int = 5

@@ -33,6 +33,8 @@ class InferenceJob(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     input_series_uid: Mapped[str | None] = mapped_column(String(64))
+    # SOP Instance UID of the DICOM SR this run wrote back into the study (None until then).
+    result_sr_uid: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     infer_ms: Mapped[int | None] = mapped_column(Integer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.clock import utc_now
@@ -25,4 +25,7 @@ class ReadingAgreement(Base):
     reader_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"))
     clinic_org_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    assignment_mode: Mapped[str] = mapped_column(String(8), default="pull")  # pull | push
+    lock_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    sla_warn_minutes: Mapped[int] = mapped_column(Integer, default=15)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.clock import utc_now
@@ -31,6 +31,9 @@ class Report(Base):
     author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id"))
     signed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     content_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Detached CMS over canonical_content(), and the certificate that made it.
+    content_signature: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signer_identity_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("signing_identity.id"))
     pdf_key: Mapped[str | None] = mapped_column(String(300))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -31,6 +31,9 @@ class Study(Base):
     patient_id: Mapped[str] = mapped_column(String(64), default="")
     patient_id_issuer: Mapped[str] = mapped_column(String(64), default="")
     patient_name: Mapped[str] = mapped_column(String(200), default="")
+    patient_name_pinyin: Mapped[str] = mapped_column(String(400), default="")  # "zhangsan"
+    patient_name_initials: Mapped[str] = mapped_column(String(32), default="")  # "zs"
+    patient_type: Mapped[str] = mapped_column(String(16), default="outpatient")
     patient_sex: Mapped[str] = mapped_column(String(8), default="")
     patient_birth_date: Mapped[str] = mapped_column(String(8), default="")
     accession_number: Mapped[str] = mapped_column(String(64), default="")

@@ -1,4 +1,9 @@
-"""What a reading hospital has to read, in priority order."""
+"""What a reading hospital has to read, in priority order.
+
+The list endpoint reads this table alone: the study facts a reader filters and searches on
+(modality, body part, patient type, name, pinyin, IDs) are copied here when the item is opened,
+so the hot query is one index range scan on ``ix_worklist_queue_order``.
+"""
 
 from __future__ import annotations
 
@@ -18,16 +23,6 @@ class WorklistItem(Base):
     """One study waiting to be read by one reading hospital."""
 
     __tablename__ = "worklist_item"
-    __table_args__ = (
-        Index(
-            "ix_worklist_reader_queue",
-            "tenant_id",
-            "reader_org_id",
-            "status",
-            "priority",
-            "created_at",
-        ),
-    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenant.id"))
@@ -46,3 +41,39 @@ class WorklistItem(Base):
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
+    # Claims, push assignment and SLA escalation (services/worklist/claims.py, sla.py).
+    assigned_to_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
+    assigned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reported_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sla_category: Mapped[str] = mapped_column(String(32), default="")
+    escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Study facts copied for filtering, searching and listing without a join.
+    modality: Mapped[str] = mapped_column(String(32), default="")
+    body_part: Mapped[str] = mapped_column(String(64), default="")
+    patient_type: Mapped[str] = mapped_column(String(16), default="outpatient")
+    patient_name: Mapped[str] = mapped_column(String(200), default="")
+    patient_name_pinyin: Mapped[str] = mapped_column(String(400), default="")
+    patient_name_initials: Mapped[str] = mapped_column(String(32), default="")
+    patient_id: Mapped[str] = mapped_column(String(64), default="")
+    accession_number: Mapped[str] = mapped_column(String(64), default="")
+    study_description: Mapped[str] = mapped_column(String(200), default="")
+
+
+# The default order of one hospital's queue: priority desc, oldest first, id as the tie-breaker.
+Index(
+    "ix_worklist_queue_order",
+    WorklistItem.tenant_id,
+    WorklistItem.reader_org_id,
+    WorklistItem.status,
+    WorklistItem.priority.desc(),
+    WorklistItem.created_at,
+    WorklistItem.id,
+)
+Index(
+    "ix_worklist_claimed_by",
+    WorklistItem.tenant_id,
+    WorklistItem.claimed_by_id,
+    WorklistItem.status,
+)

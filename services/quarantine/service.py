@@ -8,7 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.audit import service as audit
+from services.contracts.task_names import RELEASE_QUARANTINED
+from services.kit.db import enqueue
+from services.kit.errors import Conflict, NotFound
+from services.kit.storage import ObjectStore
 from services.models import QuarantineItem
+from services.quarantine import repository
 
 
 def hold(  # noqa: PLR0913 - each field is a distinct fact about the rejected object
@@ -64,3 +69,97 @@ def list_held(
         QuarantineItem.status == "HELD", QuarantineItem.tenant_id == tenant_id
     )
     return list(session.scalars(stmt.order_by(QuarantineItem.created_at.desc()).limit(limit)))
+
+
+# --- administration (consortium admins) -------------------------------------------------
+
+_NOT_FOUND = "No such quarantined item in your consortium."
+
+
+def list_open(session: Session, *, tenant_id: uuid.UUID, limit: int = 100) -> list[QuarantineItem]:
+    """Return the tenant's quarantined items awaiting a decision, with their reasons."""
+    return repository.list_open(session, tenant_id, limit=limit)
+
+
+def _open_item(session: Session, tenant_id: uuid.UUID, item_id: uuid.UUID) -> QuarantineItem:
+    item = repository.get_for_update(session, tenant_id, item_id)
+    if item is None:
+        raise NotFound(_NOT_FOUND)
+    if item.status not in ("HELD", "RELEASE_FAILED"):
+        raise Conflict(f"This item is {item.status.lower()}; only held items can be changed.")
+    return item
+
+
+def request_release(
+    session: Session, *, actor: str, tenant_id: uuid.UUID, item_id: uuid.UUID
+) -> QuarantineItem:
+    """Ask the gateway to re-submit the stored bytes through its checks (a task, after commit).
+
+    The API never talks to Orthanc: the gateway task re-validates the file, stores it for the
+    item's organization and marks the item RELEASED, or RELEASE_FAILED with the reason.
+    """
+    item = _open_item(session, tenant_id, item_id)
+    if not item.object_key:
+        raise Conflict(
+            "This study is held inside the image store, not as a file; it cannot be "
+            "re-submitted. Ask the clinic to send it again, or delete it."
+        )
+    item.status = "RELEASING"
+    audit.record(
+        session,
+        actor=actor,
+        action="quarantine.release",
+        object_type="quarantine_item",
+        object_id=item.id,
+        tenant_id=tenant_id,
+        outcome="requested",
+        detail={"reason_code": item.reason_code},
+    )
+    enqueue(session, RELEASE_QUARANTINED, item_id=str(item.id))
+    return item
+
+
+def delete(
+    session: Session,
+    *,
+    actor: str,
+    tenant_id: uuid.UUID,
+    item_id: uuid.UUID,
+    store: ObjectStore,
+) -> QuarantineItem:
+    """Delete a quarantined item and its stored object; the record stays, marked DELETED."""
+    item = _open_item(session, tenant_id, item_id)
+    if item.object_key:
+        store.delete(item.object_key)
+    item.status = "DELETED"
+    audit.record(
+        session,
+        actor=actor,
+        action="quarantine.delete",
+        object_type="quarantine_item",
+        object_id=item.id,
+        tenant_id=tenant_id,
+        detail={"reason_code": item.reason_code, "had_object": bool(item.object_key)},
+    )
+    return item
+
+
+def claim_release(session: Session, item_id: uuid.UUID) -> QuarantineItem | None:
+    """Return the item if a release is pending (for the gateway task), else None."""
+    item = repository.get_unscoped(session, item_id)
+    return item if item is not None and item.status == "RELEASING" else None
+
+
+def settle_release(session: Session, *, item: QuarantineItem, ok: bool, reason: str) -> None:
+    """Record the outcome of a release attempt (RELEASED, or RELEASE_FAILED with why)."""
+    item.status = "RELEASED" if ok else "RELEASE_FAILED"
+    audit.record(
+        session,
+        actor="system:gateway",
+        action="quarantine.release",
+        object_type="quarantine_item",
+        object_id=item.id,
+        tenant_id=item.tenant_id,
+        outcome="success" if ok else "failure",
+        detail={"reason": reason[:300]},
+    )

@@ -10,11 +10,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from services.audit import service as audit
+from services.delivery import service as delivery_service
 from services.finding import service as finding_service
 from services.kit.settings import CoreSettings
-from services.models import Organization, Report, Study, User
+from services.models import Organization, Report, SigningIdentity, Study, User
 from services.report.document import AiFindingLine, ReportDocument
 from services.report.pdf import render_report_pdf
+from services.report.signing import keystore
 from services.report.storage import object_store, pdf_key
 from services.worklist import repository as worklist_repository
 
@@ -78,6 +80,15 @@ def render_and_store(session: Session, settings: CoreSettings, *, report_id: uui
     if report is None or report.status == "DRAFT" or report.pdf_key:
         return False
     pdf = render_report_pdf(build_document(session, report))
+    if report.signer_identity_id is not None:  # PAdES: the PDF carries the author's signature
+        identity = session.get(SigningIdentity, report.signer_identity_id)
+        assert identity is not None
+        author = session.get(User, report.author_id)
+        pdf = keystore.signer(session, settings, identity).sign_pdf(
+            pdf,
+            reason="Radiology report signed / 影像诊断报告签发",
+            name=author.display_name if author else "",
+        )
     key = pdf_key(report)
     object_store(settings).put(key, pdf, "application/pdf")
     report.pdf_key = key
@@ -92,4 +103,5 @@ def render_and_store(session: Session, settings: CoreSettings, *, report_id: uui
         study_id=report.study_id,
         detail={"bytes": len(pdf), "sha256": report.pdf_sha256},
     )
+    delivery_service.queue_for_report(session, report=report)  # RENDERED -> deliveries
     return True

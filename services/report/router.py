@@ -6,15 +6,24 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 
 from services.auth.dependencies import Scope, require_roles
-from services.auth.principal import Principal
+from services.auth.principal import Principal, TenantScope
 from services.domain.roles import CLINICAL_ROLES, READER_ROLES
-from services.kit.http import DbSession
+from services.kit.clock import utc_now
+from services.kit.http import DbSession, Settings
+from services.kit.settings import CoreSettings
 from services.models import Report
 from services.report import service
 from services.report.exceptions import ReportNotFound
-from services.report.schemas import ReportDraft, ReportRead
+from services.report.interop.export import ReportExport, build_export
+from services.report.interop.fhir_report import build_diagnostic_report
+from services.report.interop.hl7_oru import build_oru
+from services.report.schemas import ReportDraft, ReportRead, VerificationRead
+from services.report.service import verify_signed_report
+from services.report.storage import load_pdf
 from services.study import service as study_service
 
 router = APIRouter(prefix="/api/v1/studies/{study_id}/report", tags=["reports"])
@@ -59,7 +68,56 @@ def save_draft(
 
 
 @router.post("/sign", response_model=ReportRead)
-def sign(session: DbSession, scope: Scope, principal: Reader, study_id: uuid.UUID) -> ReportRead:
+def sign(
+    session: DbSession, settings: Settings, scope: Scope, principal: Reader, study_id: uuid.UUID
+) -> ReportRead:
     """Sign the draft; the PDF is rendered by a worker right after."""
     study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
-    return _read(service.sign(session, principal=principal, study=study))
+    return _read(service.sign(session, settings, principal=principal, study=study))
+
+
+@router.get("/verification", response_model=VerificationRead)
+def verification(
+    session: DbSession, settings: Settings, scope: Scope, principal: Clinical, study_id: uuid.UUID
+) -> VerificationRead:
+    """Verify the signed report: content hash and signature, PDF hash and PAdES signature."""
+    study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
+    report = service.latest(session, study_id=study.id)
+    if report is None or report.status == "DRAFT":
+        raise ReportNotFound("This study has no signed report to verify.")
+    result = verify_signed_report(session, settings, report=report)
+    return VerificationRead.from_result(result)
+
+
+def _signed_export(
+    session: Session,
+    settings: CoreSettings,
+    scope: TenantScope,
+    principal: Principal,
+    study_id: uuid.UUID,
+) -> ReportExport:
+    study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
+    report = service.latest(session, study_id=study.id)
+    if report is None or report.status == "DRAFT":
+        raise ReportNotFound("This study has no signed report yet.")
+    pdf = load_pdf(settings, report) if report.pdf_key else None
+    return build_export(session, report, pdf)
+
+
+@router.get("/hl7", response_class=Response)
+def hl7_message(
+    session: DbSession, settings: Settings, scope: Scope, principal: Clinical, study_id: uuid.UUID
+) -> Response:
+    """Return the signed report as an HL7 v2.5.1 ORU^R01 message (ER7, UTF-8)."""
+    export = _signed_export(session, settings, scope, principal, study_id)
+    message = build_oru(export, control_id=uuid.uuid4().hex[:20], now=utc_now())
+    return Response(message.encode("utf-8"), media_type="x-application/hl7-v2+er7; charset=utf-8")
+
+
+@router.get("/fhir", response_class=JSONResponse)
+def fhir_report(
+    session: DbSession, settings: Settings, scope: Scope, principal: Clinical, study_id: uuid.UUID
+) -> JSONResponse:
+    """Return the signed report as a FHIR R4 DiagnosticReport."""
+    export = _signed_export(session, settings, scope, principal, study_id)
+    return JSONResponse(build_diagnostic_report(export), media_type="application/fhir+json")

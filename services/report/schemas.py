@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.report.signing.verification import ReportVerification
+
 
 class ReportDraft(BaseModel):
     """The text a radiologist writes; server-owned fields cannot be sent."""
@@ -35,3 +37,34 @@ class ReportRead(BaseModel):
     signed_at: datetime | None
     content_sha256: str | None
     pdf_available: bool = False
+
+
+class CheckRead(BaseModel):
+    """One verification check."""
+
+    valid: bool
+    detail: str
+    signer: str = ""
+
+
+class VerificationRead(BaseModel):
+    """The outcome of verifying a signed report."""
+
+    report_id: str
+    valid: bool
+    content_hash: CheckRead
+    content_signature: CheckRead
+    pdf_hash: CheckRead
+    pdf_signature: CheckRead
+
+    @classmethod
+    def from_result(cls, result: ReportVerification) -> VerificationRead:
+        """Build the response from a verification result."""
+        return cls(
+            report_id=result.report_id,
+            valid=result.valid,
+            **{
+                name: CheckRead(**vars(getattr(result, name)))
+                for name in ("content_hash", "content_signature", "pdf_hash", "pdf_signature")
+            },
+        )

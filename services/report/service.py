@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import uuid
 
 from sqlalchemy import select
@@ -15,8 +14,13 @@ from services.contracts.task_names import QUEUE_DEFAULT, RENDER_REPORT_PDF
 from services.domain.study_status import StudyStatus
 from services.kit.clock import utc_now
 from services.kit.db import enqueue
-from services.models import Report, Study
+from services.kit.settings import CoreSettings
+from services.models import Report, Study, User
+from services.report.canonical import canonical_content
 from services.report.exceptions import ReportAlreadySigned, ReportIncomplete, ReportNotFound
+from services.report.signing import keystore
+from services.report.signing.verification import ReportVerification, verify_report
+from services.report.storage import object_store
 from services.study import transitions
 from services.worklist import service as worklist_service
 
@@ -54,22 +58,23 @@ def save_draft(
     return report
 
 
-def canonical_content(report: Report, study: Study) -> bytes:
-    """Return the bytes a signature covers: the report's content in a canonical JSON form."""
-    content = {
-        "report_id": str(report.id),
-        "version": report.version,
-        "study_instance_uid": study.study_instance_uid,
-        "author_id": str(report.author_id),
-        "language": report.language,
-        "findings": report.findings,
-        "impression": report.impression,
-        "signed_at": report.signed_at.isoformat() if report.signed_at else None,
-    }
-    return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+def _sign_content(
+    session: Session,
+    settings: CoreSettings,
+    *,
+    principal: Principal,
+    report: Report,
+    content: bytes,
+) -> None:
+    assert principal.user_id is not None
+    author = session.get(User, principal.user_id)
+    assert author is not None
+    identity = keystore.identity(session, settings, author)
+    report.content_signature = keystore.signer(session, settings, identity).sign_content(content)
+    report.signer_identity_id = identity.id
 
 
-def sign(session: Session, *, principal: Principal, study: Study) -> Report:
+def sign(session: Session, settings: CoreSettings, *, principal: Principal, study: Study) -> Report:
     """Sign the caller's draft: freeze it, close the worklist item, and queue the PDF."""
     report = latest(session, study_id=study.id)
     if report is not None and report.status != "DRAFT":
@@ -81,7 +86,9 @@ def sign(session: Session, *, principal: Principal, study: Study) -> Report:
         raise ReportIncomplete("A report needs findings and an impression before it is signed.")
     report.status = "FINAL"
     report.signed_at = utc_now()
-    report.content_sha256 = hashlib.sha256(canonical_content(report, study)).hexdigest()
+    content = canonical_content(report, study)
+    report.content_sha256 = hashlib.sha256(content).hexdigest()
+    _sign_content(session, settings, principal=principal, report=report, content=content)
     worklist_service.mark_reported(item=item)
     transitions.move(session, study, StudyStatus.REPORTED, actor=principal.actor)
     audit.record(
@@ -97,3 +104,11 @@ def sign(session: Session, *, principal: Principal, study: Study) -> Report:
     session.flush()
     enqueue(session, RENDER_REPORT_PDF, queue=QUEUE_DEFAULT, report_id=str(report.id))
     return report
+
+
+def verify_signed_report(
+    session: Session, settings: CoreSettings, *, report: Report
+) -> ReportVerification:
+    """Verify a signed report and its stored PDF (if rendered yet)."""
+    pdf = object_store(settings).get(report.pdf_key) if report.pdf_key else None
+    return verify_report(session, settings, report=report, pdf=pdf)

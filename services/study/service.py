@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from services.audit import service as audit
 from services.auth.principal import Principal, TenantScope
 from services.contracts.ingest import StudyFacts
+from services.domain.pinyin_search import name_keys
 from services.domain.routing import ModelRoute, models_for
 from services.domain.study_status import AiStatus, StudyStatus
 from services.inference_job import service as job_service
@@ -71,6 +72,8 @@ def register(
         patient_id=facts.patient_id,
         patient_id_issuer=clinic.patient_id_issuer,
         patient_name=facts.patient_name,
+        patient_name_pinyin=name_keys(facts.patient_name).pinyin,
+        patient_name_initials=name_keys(facts.patient_name).initials,
         patient_sex=facts.patient_sex,
         patient_birth_date=facts.patient_birth_date,
         accession_number=facts.accession_number,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import Conflict, InvalidInput, NotFound
 
 
 class WorklistItemNotFound(NotFound):
@@ -27,3 +27,33 @@ class AlreadyReported(Conflict):
     """The item's study is reported; there is nothing left to claim."""
 
     code = "already_reported"
+
+
+class NothingToTakeOver(Conflict):
+    """A takeover needs an item another reader holds."""
+
+    code = "nothing_to_take_over"
+
+
+class AssignedToAnother(Conflict):
+    """The item was pushed to another reader."""
+
+    code = "assigned_to_another"
+
+
+class NotAReader(InvalidInput):
+    """The chosen user is not an active radiologist of the reading hospital."""
+
+    code = "not_a_reader"
+
+
+class NoReaderAvailable(Conflict):
+    """Push assignment found nobody with the subspecialty and free capacity."""
+
+    code = "no_reader_available"
+
+
+class ReaderNotFound(NotFound):
+    """No such radiologist in the caller's hospital (or consortium, for admins)."""
+
+    code = "reader_not_found"

@@ -4,28 +4,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy.orm import Session
 
 from services.auth.principal import Principal
 from services.domain.priority import PriorityInputs, Urgency, compute_priority
-from services.domain.sla import report_due_at
 from services.domain.study_status import StudyStatus
 from services.finding import service as finding_service
 from services.kit.clock import utc_now
 from services.models import Study, WorklistItem
 from services.study import repository as study_repository
 from services.study import transitions
-from services.worklist import repository
-from services.worklist.exceptions import (
-    AlreadyClaimed,
-    AlreadyReported,
-    NotClaimedByYou,
-    WorklistItemNotFound,
-)
+from services.worklist import assignment, claims, live, priors, query, repository, sla
+from services.worklist.exceptions import NotClaimedByYou, WorklistItemNotFound
 
-CLAIM_LOCK = timedelta(minutes=30)
 _AI_STATE = {"AI_DONE": "done", "AI_FAILED": "failed", "AI_SKIPPED": "skipped"}
 
 
@@ -73,12 +66,16 @@ def open_item(session: Session, *, study: Study, reader_org_id: uuid.UUID) -> Wo
         reader_org_id=reader_org_id,
         clinic_org_id=study.organization_id,
         status="UNREAD",
-        due_at=report_due_at(study.received_at, modality=study.modality, urgency=study.urgency),
+        **sla.due_fields(session, study=study, reader_org_id=reader_org_id),
+        **query.item_facts(study),
     )
     _score(session, item, study)
     session.add(item)
     transitions.move(session, study, StudyStatus.UNREAD, actor="system:intake")
     session.flush()
+    live.publish(session, item, "created")
+    priors.index_study(session, study=study)
+    assignment.auto_assign(session, item=item, study=study)
     return item
 
 
@@ -86,7 +83,10 @@ def reprioritize(session: Session, *, study: Study) -> WorklistItem | None:
     """Recompute the priority of a study's item after anything it depends on changed."""
     item = repository.by_study(session, study.id)
     if item is not None:
+        before = item.priority
         _score(session, item, study)
+        if item.priority != before:
+            live.publish(session, item, "reprioritized")
     return item
 
 
@@ -120,21 +120,7 @@ def get_for_reader(session: Session, *, principal: Principal, item_id: uuid.UUID
 
 def claim(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:
     """Lock an item for the calling radiologist; exactly one of concurrent callers wins."""
-    item = get_for_reader(session, principal=principal, item_id=item_id)
-    assert principal.user_id is not None
-    now = utc_now()
-    if item.status == "REPORTED":
-        raise AlreadyReported("This study is already reported; open its report instead.")
-    if not repository.try_claim(
-        session, item_id=item.id, user_id=principal.user_id, now=now, lock_until=now + CLAIM_LOCK
-    ):
-        raise AlreadyClaimed("Another radiologist is reading this study; pick another one.")
-    session.refresh(item)
-    study = session.get(Study, item.study_id, with_for_update=True)
-    assert study is not None
-    if study.status == StudyStatus.UNREAD.value:
-        transitions.move(session, study, StudyStatus.CLAIMED, actor=principal.actor)
-    return item
+    return claims.claim(session, principal=principal, item_id=item_id)
 
 
 def require_claim(session: Session, *, principal: Principal, study_id: uuid.UUID) -> WorklistItem:
@@ -151,19 +137,12 @@ def require_claim(session: Session, *, principal: Principal, study_id: uuid.UUID
 
 def release(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:
     """Give a claimed item back to the shared queue."""
-    item = get_for_reader(session, principal=principal, item_id=item_id)
-    if item.status != "CLAIMED" or item.claimed_by_id != principal.user_id:
-        raise NotClaimedByYou("You do not hold this study's claim.")
-    item.status = "UNREAD"
-    item.claimed_by_id = None
-    item.lock_expires_at = None
-    study = session.get(Study, item.study_id)
-    assert study is not None
-    transitions.move(session, study, StudyStatus.UNREAD, actor=principal.actor)
-    return item
+    return claims.release(session, principal=principal, item_id=item_id)
 
 
 def mark_reported(*, item: WorklistItem) -> None:
     """Close an item once its report is signed."""
     item.status = "REPORTED"
     item.lock_expires_at = None
+    sla.mark_reported(item)
+    live.publish(None, item, "reported")

@@ -46,7 +46,7 @@ def _worklist_item(
         for status in ("UNREAD", "CLAIMED"):
             items = httpx.get(
                 f"{stack.api_url}/api/v1/worklist", params={"status": status}, headers=_auth(token)
-            ).json()
+            ).json()["items"]
             for item in items:
                 detail = httpx.get(
                     f"{stack.api_url}/api/v1/studies/{item['study_id']}", headers=_auth(token)

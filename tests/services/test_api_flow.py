@@ -98,7 +98,7 @@ def _study_url(study: Study) -> str:
 
 
 def _worklist_entry(api: Api, reader: Account, study: Study) -> dict[str, Any]:
-    entries = api.get(reader, "/api/v1/worklist").json()
+    entries = api.get(reader, "/api/v1/worklist").json()["items"]
     (entry,) = [e for e in entries if e["study_id"] == str(study.id)]
     assert isinstance(entry, dict)
     return entry
@@ -209,7 +209,7 @@ class TestStudyVisibility:
     def test_other_consortium_radiologist_has_an_empty_worklist(
         self, api: Api, other: Consortium, study: Study
     ) -> None:
-        assert api.get(other.radiologist, "/api/v1/worklist").json() == []
+        assert api.get(other.radiologist, "/api/v1/worklist").json()["items"] == []
 
     def test_platform_admin_gets_403(self, api: Api, consortium: Consortium, study: Study) -> None:
         _assert_error(api.get(consortium.platform_admin, "/api/v1/studies"), 403, "forbidden")
@@ -271,7 +271,9 @@ class TestWorklist:
         self, api: Api, consortium: Consortium, study: Study
     ) -> None:
         assert _claim(api, consortium.radiologist, study).status_code == 200
-        item_id = api.get(consortium.radiologist, "/api/v1/worklist?status=CLAIMED").json()[0]["id"]
+        item_id = api.get(consortium.radiologist, "/api/v1/worklist?status=CLAIMED").json()[
+            "items"
+        ][0]["id"]
 
         response = api.post(consortium.senior_radiologist, f"/api/v1/worklist/{item_id}/claim")
 

@@ -1,0 +1,25 @@
+"""How RadBridge marks the DICOM objects its AI writes back into a study.
+
+The inference worker stamps every result object (SR today; SEG and GSPS later) with these values;
+the gateway's ingest recognises them and leaves such series out of the study, so an AI result
+never counts as a new series and never triggers another AI run (no AI-on-AI loops).
+"""
+
+from __future__ import annotations
+
+AI_RESULT_MANUFACTURER = "RadBridge"
+AI_RESULT_SERIES_DESCRIPTION = "AI RESULT - FOR REFERENCE ONLY"
+# Result objects are derived, never images: only these modalities can be ours.
+AI_RESULT_MODALITIES = frozenset({"SR", "SEG", "PR"})
+
+
+def is_ai_result_series(modality: str, series_description: str) -> bool:
+    """Return whether a series is one of RadBridge's own AI result series.
+
+    Both the modality and the exact series description must match: a clinic's own structured
+    report (dose SR, CAD SR) is a real series of the study and is kept.
+    """
+    return (
+        modality.strip().upper() in AI_RESULT_MODALITIES
+        and series_description.strip() == AI_RESULT_SERIES_DESCRIPTION
+    )

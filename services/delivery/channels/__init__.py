@@ -1,0 +1,1 @@
+"""Delivery channels, one module each (see ``registry`` for the kind -> sender map)."""

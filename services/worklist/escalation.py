@@ -1,0 +1,101 @@
+"""Escalation of items nearing or past their due time (run by the beat task).
+
+An item inside its agreement's warning time is re-scored (the due-soon points), marked
+``escalated_at`` and its reading group notified. An item past due is re-scored (the overdue
+points), gets the breach marker ``breached_at``, and both the reading group and the least-busy
+senior radiologist of the hospital are notified. Each step happens once per item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from services.audit import service as audit
+from services.domain.sla import SlaState, sla_state
+from services.kit.clock import utc_now
+from services.models import Study, WorklistItem
+from services.worklist import claims_repository, notifications, service, sla_repository
+
+ACTOR = "system:sla"
+MAX_WARN = timedelta(hours=2)  # candidates: items due within this; each uses its own warn time
+DEFAULT_WARN_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class EscalationResult:
+    """How many items were newly warned about and newly breached."""
+
+    warned: int
+    breached: int
+
+
+def _warn_minutes(
+    session: Session, item: WorklistItem, cache: dict[tuple[object, object], int]
+) -> int:
+    key = (item.reader_org_id, item.clinic_org_id)
+    if key not in cache:
+        agreement = claims_repository.agreement(
+            session, reader_org_id=item.reader_org_id, clinic_org_id=item.clinic_org_id
+        )
+        cache[key] = agreement.sla_warn_minutes if agreement else DEFAULT_WARN_MINUTES
+    return cache[key]
+
+
+def _breach(session: Session, item: WorklistItem, moment: datetime) -> None:
+    item.breached_at = moment
+    item.escalated_at = item.escalated_at or moment
+    text = f"Worklist item {item.id} is past its report due time ({item.sla_category})."
+    notifications.notify(session, item=item, kind="sla_breached", message=text)
+    senior = sla_repository.least_loaded_senior(
+        session, tenant_id=item.tenant_id, reader_org_id=item.reader_org_id
+    )
+    if senior is not None:
+        notifications.notify(session, item=item, kind="sla_breached", message=text, user_id=senior)
+    audit.record(
+        session,
+        actor=ACTOR,
+        action="worklist.sla_breached",
+        object_type="worklist_item",
+        object_id=item.id,
+        tenant_id=item.tenant_id,
+        study_id=item.study_id,
+        detail={"due_at": item.due_at.isoformat() if item.due_at else None},
+    )
+
+
+def _warn(session: Session, item: WorklistItem, moment: datetime) -> None:
+    item.escalated_at = moment
+    notifications.notify(
+        session,
+        item=item,
+        kind="sla_due_soon",
+        message=f"Worklist item {item.id} is due soon ({item.sla_category}).",
+    )
+
+
+def escalate(
+    session: Session, *, now: datetime | None = None, limit: int = 500
+) -> EscalationResult:
+    """Re-score, mark and notify every open item nearing or past its due time."""
+    moment = now or utc_now()
+    warn_cache: dict[tuple[object, object], int] = {}
+    warned = breached = 0
+    for item in sla_repository.open_items_due_by(session, cutoff=moment + MAX_WARN, limit=limit):
+        state = sla_state(
+            item.due_at, moment, warn_minutes=_warn_minutes(session, item, warn_cache)
+        )
+        if state is SlaState.OK:
+            continue
+        study = session.get(Study, item.study_id)
+        if study is not None:
+            service.reprioritize(session, study=study)
+        if state is SlaState.BREACHED and item.breached_at is None:
+            _breach(session, item, moment)
+            breached += 1
+        elif state is SlaState.DUE_SOON and item.escalated_at is None:
+            _warn(session, item, moment)
+            warned += 1
+    return EscalationResult(warned=warned, breached=breached)
