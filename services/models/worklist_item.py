@@ -77,3 +77,12 @@ Index(
     WorklistItem.claimed_by_id,
     WorklistItem.status,
 )
+# Beat tasks: expired locks and items nearing or past their due time; a reader's pushed items.
+Index("ix_worklist_lock_expiry", WorklistItem.status, WorklistItem.lock_expires_at)
+Index("ix_worklist_due", WorklistItem.status, WorklistItem.due_at)
+Index(
+    "ix_worklist_assigned",
+    WorklistItem.tenant_id,
+    WorklistItem.assigned_to_id,
+    WorklistItem.status,
+)

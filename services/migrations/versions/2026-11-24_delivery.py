@@ -80,7 +80,9 @@ def upgrade() -> None:
             ["tenant_id"], ["tenant.id"], name=op.f("fk_delivery_tenant_id_tenant")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery")),
-        sa.UniqueConstraint("report_id", "channel_id", name=op.f("uq_delivery_report_id")),
+        sa.UniqueConstraint(
+            "report_id", "channel_id", name=op.f("uq_delivery_report_id_channel_id")
+        ),
     )
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_delivery_tenant_id"), ["tenant_id"], unique=False)

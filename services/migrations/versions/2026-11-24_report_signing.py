@@ -49,7 +49,9 @@ def upgrade() -> None:
             ["user_id"], ["user_account.id"], name=op.f("fk_signing_identity_user_id_user_account")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signing_identity")),
-        sa.UniqueConstraint("user_id", "fingerprint", name=op.f("uq_signing_identity_user_id")),
+        sa.UniqueConstraint(
+            "user_id", "fingerprint", name=op.f("uq_signing_identity_user_id_fingerprint")
+        ),
     )
     with op.batch_alter_table("signing_identity", schema=None) as batch_op:
         batch_op.create_index(
