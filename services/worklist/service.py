@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy.orm import Session
@@ -14,20 +13,11 @@ from services.domain.study_status import StudyStatus
 from services.finding import service as finding_service
 from services.kit.clock import utc_now
 from services.models import Study, WorklistItem
-from services.study import repository as study_repository
 from services.study import transitions
 from services.worklist import assignment, claims, live, priors, query, repository, sla
 from services.worklist.exceptions import NotClaimedByYou, WorklistItemNotFound
 
 _AI_STATE = {"AI_DONE": "done", "AI_FAILED": "failed", "AI_SKIPPED": "skipped"}
-
-
-@dataclass(frozen=True)
-class WorklistEntry:
-    """An item with the study fields a reader needs to pick it."""
-
-    item: WorklistItem
-    study: Study
 
 
 def _age_years(birth_date: str) -> int | None:
@@ -88,22 +78,6 @@ def reprioritize(session: Session, *, study: Study) -> WorklistItem | None:
         if item.priority != before:
             live.publish(session, item, "reprioritized")
     return item
-
-
-def list_for_reader(
-    session: Session, *, principal: Principal, status: str | None, limit: int
-) -> list[WorklistEntry]:
-    """Return the caller's hospital worklist: highest priority first, then oldest first."""
-    if principal.tenant_id is None or principal.organization_id is None:
-        return []
-    stmt = repository.for_reader(principal.tenant_id, principal.organization_id)
-    stmt = stmt.where(WorklistItem.status == (status or "UNREAD"))
-    stmt = stmt.order_by(
-        WorklistItem.priority.desc(), WorklistItem.created_at.asc(), WorklistItem.id
-    ).limit(limit)
-    items = list(session.scalars(stmt))
-    studies = {s.id: s for s in study_repository.by_ids(session, [i.study_id for i in items])}
-    return [WorklistEntry(item=i, study=studies[i.study_id]) for i in items]
 
 
 def get_for_reader(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:
