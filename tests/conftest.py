@@ -18,6 +18,7 @@ os.environ.pop("RADBRIDGE_BROKER__URL", None)
 
 pytest_plugins = [
     "tests.fixtures.databases",
+    "tests.fixtures.api_client",
     "tests.fixtures.s3",
     "tests.fixtures.orthanc",
     "tests.fixtures.triton",

@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from httpx import Response
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from services.api.app import create_app
 from services.contracts.task_names import QUEUE_DEFAULT, RENDER_REPORT_PDF
 from services.kit import db as kit_db
 from services.kit.db import OutboxMessage, session_scope
@@ -24,6 +20,7 @@ from services.report.rendering import render_and_store
 from tests.factories import study as study_factory
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Account, Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
 
 pytestmark = pytest.mark.integration
@@ -31,46 +28,6 @@ pytestmark = pytest.mark.integration
 FINDINGS = "Both lungs are clear. Heart size is normal."
 IMPRESSION = "No acute cardiopulmonary abnormality."
 DRAFT = {"findings": FINDINGS, "impression": IMPRESSION, "language": "en"}
-
-
-@dataclass
-class Api:
-    """The test client, signing in each account once through the real token endpoint."""
-
-    client: TestClient
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def _headers(self, account: Account) -> dict[str, str]:
-        if account.username not in self.tokens:
-            response = self.client.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "password",
-                    "username": account.username,
-                    "password": account.password,
-                },
-            )
-            assert response.status_code == 200, response.text
-            self.tokens[account.username] = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[account.username]}"}
-
-    def get(self, account: Account, url: str) -> Response:
-        response: Response = self.client.get(url, headers=self._headers(account))
-        return response
-
-    def post(self, account: Account, url: str) -> Response:
-        response: Response = self.client.post(url, headers=self._headers(account))
-        return response
-
-    def put(self, account: Account, url: str, body: dict[str, Any]) -> Response:
-        response: Response = self.client.put(url, json=body, headers=self._headers(account))
-        return response
-
-
-@pytest.fixture
-def api(use_database: Database) -> Iterator[Api]:
-    with TestClient(create_app()) as client:
-        yield Api(client)
 
 
 @pytest.fixture

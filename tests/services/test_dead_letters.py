@@ -7,15 +7,10 @@ sends the task only after commit and is audited. Other tenants get 404, other ro
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-from fastapi.testclient import TestClient
-from httpx import Response
 from sqlalchemy import select, update
 
-from services.api.app import create_app
 from services.contracts.task_names import QUEUE_INFERENCE, RUN_INFERENCE
 from services.kit import db as kit_db
 from services.kit.clock import utc_now
@@ -24,49 +19,14 @@ from services.models import AuditEvent, InferenceJob, Study
 from services.study import service as study_service
 from tests.factories import study as study_factory
 from tests.factories import tenant as tenant_factory
-from tests.factories.tenant import Account, Consortium
+from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
 
 pytestmark = pytest.mark.integration
 
 URL = "/api/v1/ai/dead-letters"
 ERROR = "ModelNotFound: The server does not serve model 'image_quality' version 42"
-
-
-@dataclass
-class Api:
-    """The test client, signing in each account once through the real token endpoint."""
-
-    client: TestClient
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def _headers(self, account: Account) -> dict[str, str]:
-        if account.username not in self.tokens:
-            response = self.client.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "password",
-                    "username": account.username,
-                    "password": account.password,
-                },
-            )
-            assert response.status_code == 200, response.text
-            self.tokens[account.username] = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[account.username]}"}
-
-    def get(self, account: Account, url: str) -> Response:
-        response: Response = self.client.get(url, headers=self._headers(account))
-        return response
-
-    def post(self, account: Account, url: str) -> Response:
-        response: Response = self.client.post(url, headers=self._headers(account))
-        return response
-
-
-@pytest.fixture
-def api(use_database: Database) -> Iterator[Api]:
-    with TestClient(create_app()) as client:
-        yield Api(client)
 
 
 @pytest.fixture

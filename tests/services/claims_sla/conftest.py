@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import select
 
-from services.api.app import create_app
 from services.auth.principal import Principal
 from services.kit import db as kit_db
 from services.kit.db import session_scope
@@ -22,46 +18,6 @@ from tests.factories import study as study_factory
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Account, Consortium
 from tests.fixtures.databases import Database
-
-
-@dataclass
-class Api:
-    """The test client, signing in each account once through the real token endpoint."""
-
-    client: TestClient
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def headers(self, account: Account) -> dict[str, str]:
-        if account.username not in self.tokens:
-            response = self.client.post(
-                "/oauth/token",
-                data={
-                    "grant_type": "password",
-                    "username": account.username,
-                    "password": account.password,
-                },
-            )
-            assert response.status_code == 200, response.text
-            self.tokens[account.username] = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self.tokens[account.username]}"}
-
-    def get(self, account: Account, url: str, **params: Any) -> Response:
-        response: Response = self.client.get(url, params=params, headers=self.headers(account))
-        return response
-
-    def post(self, account: Account, url: str, body: dict[str, Any] | None = None) -> Response:
-        response: Response = self.client.post(url, json=body, headers=self.headers(account))
-        return response
-
-    def put(self, account: Account, url: str, body: dict[str, Any]) -> Response:
-        response: Response = self.client.put(url, json=body, headers=self.headers(account))
-        return response
-
-
-@pytest.fixture
-def api(use_database: Database) -> Iterator[Api]:
-    with TestClient(create_app()) as client:
-        yield Api(client)
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from services.models import Notification, ReadingAgreement, WorklistItem
 from services.worklist import escalation
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
-
-from .conftest import Api, add_study, assert_error
+from tests.services.claims_sla.conftest import add_study, assert_error
 
 pytestmark = pytest.mark.integration
 

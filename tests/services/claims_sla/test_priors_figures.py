@@ -10,9 +10,9 @@ from sqlalchemy import update
 from services.kit.db import session_scope
 from services.models import InferenceJob, PatientIndexEntry, Study, WorklistItem
 from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
-
-from .conftest import Api, add_study, assert_error
+from tests.services.claims_sla.conftest import add_study, assert_error
 
 pytestmark = pytest.mark.integration
 

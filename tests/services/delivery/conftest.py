@@ -23,8 +23,9 @@ from services.report.rendering import render_and_store
 from tests.factories import study as study_factory
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Account, Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
-from tests.services.test_api_flow import Api, _sign
+from tests.services.test_api_flow import _sign
 
 MAX_ATTEMPTS = 3
 
@@ -52,12 +53,12 @@ def consortium(use_database: Database) -> Consortium:
 
 
 def post_json(api: Api, account: Account, url: str, body: dict[str, Any]) -> Response:
-    response: Response = api.client.post(url, json=body, headers=api._headers(account))
+    response: Response = api.client.post(url, json=body, headers=api.headers(account))
     return response
 
 
 def delete(api: Api, account: Account, url: str) -> Response:
-    response: Response = api.client.delete(url, headers=api._headers(account))
+    response: Response = api.client.delete(url, headers=api.headers(account))
     return response
 
 

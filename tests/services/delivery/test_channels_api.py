@@ -11,6 +11,7 @@ from services.delivery.settings import get_delivery_settings
 from services.models import AuditEvent
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
 from tests.services.delivery import peers
 from tests.services.delivery.conftest import (
@@ -22,7 +23,6 @@ from tests.services.delivery.conftest import (
     run_until_settled,
     sign_and_render,
 )
-from tests.services.test_api_flow import Api
 
 pytestmark = pytest.mark.integration
 

@@ -22,6 +22,7 @@ from services.kit.settings import get_settings
 from services.models import AuditEvent, DeliveryChannel, Study
 from services.report.storage import object_store
 from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
 from tests.services.delivery import peers
 from tests.services.delivery.conftest import (
@@ -33,7 +34,6 @@ from tests.services.delivery.conftest import (
     run_until_settled,
     sign_and_render,
 )
-from tests.services.test_api_flow import Api
 
 pytestmark = pytest.mark.integration
 

@@ -6,14 +6,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Iterator
 
 import hl7
 import pytest
-from fastapi.testclient import TestClient
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 
-from services.api.app import create_app
 from services.kit.db import session_scope
 from services.kit.settings import get_settings
 from services.models import Report, Study
@@ -21,19 +18,14 @@ from services.report.rendering import render_and_store
 from tests.factories import study as study_factory
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
-from tests.services.test_api_flow import Api, _claim
+from tests.services.test_api_flow import _claim
 
 pytestmark = pytest.mark.integration
 
 FINDINGS = "右肺上叶见结节影|边界清^晰\n心影不大"  # delimiters on purpose: they must be escaped
 IMPRESSION = "右肺上叶结节，建议随访 & 复查"
-
-
-@pytest.fixture
-def api(use_database: Database) -> Iterator[Api]:
-    with TestClient(create_app()) as client:
-        yield Api(client)
 
 
 @pytest.fixture

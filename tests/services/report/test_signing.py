@@ -6,13 +6,10 @@ Any change to the stored report or its PDF makes verification fail, through the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from services.api.app import create_app
 from services.cli.app import _add_groups
 from services.cli.app import app as cli_app
 from services.kit.db import session_scope
@@ -23,16 +20,11 @@ from services.report.storage import object_store
 from tests.factories import study as study_factory
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
-from tests.services.test_api_flow import Api, _sign
+from tests.services.test_api_flow import _sign
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def api(use_database: Database) -> Iterator[Api]:
-    with TestClient(create_app()) as client:
-        yield Api(client)
 
 
 @pytest.fixture

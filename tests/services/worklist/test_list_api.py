@@ -10,8 +10,9 @@ from services.kit.clock import utc_now
 from services.kit.db import session_scope
 from services.models import WorklistItem
 from tests.factories.tenant import Consortium
+from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
-from tests.services.worklist.conftest import Api, add_study, assert_error
+from tests.services.worklist.conftest import add_study, assert_error
 
 pytestmark = pytest.mark.integration
 URL = "/api/v1/worklist"
