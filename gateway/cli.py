@@ -14,11 +14,16 @@ import typer
 import uvicorn
 
 from gateway.api.dependencies import orthanc_client
+from gateway.bench.cli import add_bench_commands
+from gateway.ingest.reconcile import reconcile_at_startup
 from gateway.ingest.watcher import ChangeWatcher
 from gateway.orthanc.aliases import node_alias
 from gateway.orthanc.config import OrthancConfig
 from gateway.orthanc.process import LocalOrthanc
 from gateway.orthanc.records import DicomNode
+from gateway.reconcile_cli import gateway_group
+from gateway.scp.cli import dicom_scp
+from gateway.upload.cli import upload as upload_command
 from services.kit.db import session_scope
 from services.kit.settings import get_settings
 from services.study.routing import configured_routes
@@ -50,6 +55,7 @@ def orthanc() -> None:
         dicom_aet=o.dicom_aet,
         stable_age_s=o.stable_age_s,
         nodes=nodes,
+        dicom_server_enabled=not settings.gateway.dicom_scp,  # the gateway SCP takes the port
     )
     server = LocalOrthanc(config)
     stop = _stop_event()
@@ -87,6 +93,7 @@ def watch() -> None:
         routes=configured_routes(settings),
         poll_interval_s=settings.gateway.watch_interval_s,
     )
+    reconcile_at_startup(watcher.client, settings)  # work a crash of everything left behind
     watcher.run(_stop_event())
 
 
@@ -100,6 +107,10 @@ def demo_load() -> None:
 def register(app: typer.Typer) -> None:
     """Add the gateway commands to the root CLI."""
     app.command("orthanc")(orthanc)
-    app.command("gateway")(serve)
+    group = gateway_group(serve)
+    group.command("dicom")(dicom_scp)
+    app.add_typer(group, name="gateway")
+    add_bench_commands(app)
     app.command("watch")(watch)
     app.command("demo-load")(demo_load)
+    app.command("upload")(upload_command)

@@ -1,4 +1,4 @@
-"""Run one AI job: lease it, fetch its input, call Triton, write the SR, record findings.
+"""Run one AI job: lease it, fetch its input, call Triton, record findings, queue the SR.
 
 The steps follow grand-challenge's pattern: a short transaction to take the lease, the
 computation with no transaction open, and a short transaction to record the result. A job whose
@@ -9,6 +9,10 @@ Faults: Triton or Orthanc unavailable -> the job goes back to the queue and the 
 hands jobs back at once without spending their attempts. Bad pixels, a model that breaks its
 contract (unknown version, wrong shapes) or a result Orthanc refuses -> the job FAILS with the
 reason and lands in the dead-letter list; nothing retries it unless an admin replays it.
+
+The DICOM SR is not built here: the findings and the study's priority are committed first
+and the same commit queues ``inference.write_result_sr`` (``inference.result_sr_job``), so a
+reader sees the finding without waiting ~150 ms for highdicom and Orthanc.
 """
 
 from __future__ import annotations
@@ -24,17 +28,18 @@ from pydicom.dataset import Dataset
 from sqlalchemy.orm import Session
 
 from inference.circuit import BreakerState, CircuitBreaker, CircuitOpen
-from inference.dicom import results_sr
 from inference.dicom.pixels import PixelDataError
 from inference.dicom.source import OrthancInstanceSource, SourceDataError, SourceUnavailable
-from inference.dicom.writer import OrthancResultWriter, ResultStoreRejected
-from inference.pipelines import image_quality
+from inference.input_stats import tensor_stats
+from inference.pipelines import chest_xray, image_quality
 from inference.pipelines.findings import FindingDraft
 from inference.triton.port import InferenceClient, InferenceError, TritonUnavailable
+from services.contracts.task_names import QUEUE_INFERENCE, WRITE_RESULT_SR
+from services.critical import service as critical_service
 from services.finding import service as finding_service
 from services.finding.service import FindingInput
 from services.inference_job import service as job_service
-from services.kit.db import session_scope
+from services.kit.db import enqueue, session_scope
 from services.kit.settings import CoreSettings
 from services.models import InferenceJob, Series
 from services.study import repository as study_repository
@@ -47,8 +52,6 @@ PERMANENT = (
     PixelDataError,
     InferenceError,
     SourceDataError,
-    ResultStoreRejected,
-    results_sr.ResultObjectError,
 )
 
 
@@ -56,7 +59,14 @@ def _image_quality(client: InferenceClient, datasets: list[Dataset]) -> list[Fin
     return image_quality.postprocess(image_quality.run(client, datasets))
 
 
-PIPELINES: dict[str, Pipeline] = {image_quality.MODEL_NAME: _image_quality}
+def _chest_xray(client: InferenceClient, datasets: list[Dataset]) -> list[FindingDraft]:
+    return chest_xray.postprocess(chest_xray.run(client, datasets))
+
+
+PIPELINES: dict[str, Pipeline] = {
+    image_quality.MODEL_NAME: _image_quality,
+    chest_xray.MODEL_NAME: _chest_xray,
+}
 
 
 class JobVersionClient:
@@ -68,6 +78,7 @@ class JobVersionClient:
 
     def __init__(self, inner: InferenceClient, model: str, version: str) -> None:
         self._inner, self._model, self._version = inner, model, version
+        self.input_stats: dict[str, float] | None = None  # of the job model's first input
 
     def is_ready(self, model: str, version: str) -> bool:
         """Ask whether the model is ready, at the job's version for the job's model."""
@@ -78,6 +89,8 @@ class JobVersionClient:
     ) -> dict[str, np.ndarray]:
         """Run inference, at the job's version for the job's model."""
         pinned = self._version if model == self._model else version
+        if model == self._model and self.input_stats is None and inputs:
+            self.input_stats = tensor_stats(next(iter(inputs.values())))
         return self._inner.infer(model, pinned, inputs, outputs)
 
 
@@ -89,8 +102,14 @@ class JobInput:
     series_orthanc_id: str
 
 
-def _pick_series(series: list[Series], modalities: frozenset[str]) -> JobInput | None:
-    usable = [s for s in series if s.orthanc_id and s.modality.upper() in modalities]
+def _pick_series(
+    series: list[Series], modalities: frozenset[str], chosen_uid: str | None = None
+) -> JobInput | None:
+    """Return the series routing chose for the job, else the largest of a fitting modality."""
+    if chosen_uid is not None:
+        usable = [s for s in series if s.orthanc_id and s.series_instance_uid == chosen_uid]
+    else:
+        usable = [s for s in series if s.orthanc_id and s.modality.upper() in modalities]
     if not usable:
         return None
     best = max(usable, key=lambda s: s.instance_count)
@@ -109,7 +128,7 @@ def _lease(
         route = routes.get((claimed.model_name, claimed.model_version))
         modalities = route.modalities if route else frozenset()
         series = study_repository.series_of(session, claimed.study_id)
-        return claimed, _pick_series(series, modalities)
+        return claimed, _pick_series(series, modalities, claimed.input_series_uid)
 
 
 def _finish(job_id: uuid.UUID, update: Callable[[Session, InferenceJob], None]) -> None:
@@ -151,7 +170,6 @@ def run_job(
     settings: CoreSettings,
     client: InferenceClient,
     source: OrthancInstanceSource,
-    writer: OrthancResultWriter,
     breaker: CircuitBreaker,
 ) -> str:
     """Run a job end to end; return its outcome ("succeeded", "failed", "skipped").
@@ -184,7 +202,6 @@ def run_job(
         started = time.perf_counter()
         drafts = _infer(breaker, pipeline, job_client, dataset)
         infer_ms = int((time.perf_counter() - started) * 1000)
-        sr_uid = _write_report(writer, dataset, claimed, drafts)
     except (TritonUnavailable, SourceUnavailable) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         release = (
@@ -204,26 +221,16 @@ def run_job(
             job=job,
             infer_ms=infer_ms,
             input_series_uid=job_input.series_instance_uid,
-            result_sr_uid=sr_uid,
+            input_stats=job_client.input_stats,
         )
+        if not claimed.shadow:  # a shadow run is never shown to readers: no SR in their study
+            enqueue(session, WRITE_RESULT_SR, queue=QUEUE_INFERENCE, job_id=str(job.id))
+            critical_service.on_ai_findings(  # 危急值: flagged, and told if the consortium asks
+                session,
+                study_id=job.study_id,
+                model=f"{job.model_name}:{job.model_version}",
+                codes=[(d.code, d.severity) for d in drafts],
+            )
 
     _finish(job_id, record)
     return "succeeded"
-
-
-def _write_report(
-    writer: OrthancResultWriter,
-    source: Dataset,
-    claimed: job_service.ClaimedJob,
-    drafts: list[FindingDraft],
-) -> str:
-    """Build the job's SR and store it in the study; return its SOP Instance UID."""
-    run = results_sr.AiRun(
-        job_id=claimed.job_id,
-        model=results_sr.model_identity(claimed.model_name, claimed.model_version),
-        findings=drafts,
-        measures=results_sr.measures_of(drafts),
-    )
-    stored = writer.store(results_sr.build_report(source, run))
-    log.info("job %s: SR %s %s", claimed.job_id, stored.sop_instance_uid, stored.status)
-    return stored.sop_instance_uid

@@ -8,10 +8,17 @@ from functools import lru_cache
 from inference.circuit import CircuitBreaker
 from inference.dicom.source import OrthancInstanceSource, SourceUnavailable
 from inference.dicom.writer import OrthancResultWriter
+from inference.result_sr_job import requeue_missing
+from inference.result_sr_job import write_result_sr as write_sr
 from inference.runner import run_job as run
 from inference.triton.grpc_client import GrpcInferenceClient
 from inference.triton.port import TritonUnavailable
-from services.contracts.task_names import QUEUE_INFERENCE, RUN_INFERENCE, SWEEP_STALE_JOBS
+from services.contracts.task_names import (
+    QUEUE_INFERENCE,
+    RUN_INFERENCE,
+    SWEEP_STALE_JOBS,
+    WRITE_RESULT_SR,
+)
 from services.inference_job import service as job_service
 from services.kit.celery import task
 from services.kit.db import session_scope
@@ -48,9 +55,14 @@ def run_job(*, job_id: str) -> str:
         settings=get_settings(),
         client=_triton(),
         source=_orthanc(),
-        writer=_results(),
         breaker=_BREAKER,
     )
+
+
+@task(WRITE_RESULT_SR, queue=QUEUE_INFERENCE, retry_on=(SourceUnavailable,))
+def write_result_sr(*, job_id: str) -> str:
+    """Write a succeeded job's SR into its study (idempotent on the job id)."""
+    return write_sr(uuid.UUID(job_id), source=_orthanc(), writer=_results())
 
 
 @task(SWEEP_STALE_JOBS, queue=QUEUE_INFERENCE)
@@ -62,4 +74,5 @@ def sweep_stale_jobs() -> dict[str, int]:
             session, lease_s=settings.job_lease_s, max_attempts=settings.job_max_attempts
         )
         settled = study_service.settle_stuck_ai(session)
-    return {"requeued": requeued, "failed": failed, "settled": settled}
+        srs = requeue_missing(session)  # SR follow-ups whose message was lost
+    return {"requeued": requeued, "failed": failed, "settled": settled, "sr_requeued": srs}

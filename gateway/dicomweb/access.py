@@ -12,6 +12,7 @@ Orthanc is ever asked to decode them for ``/frames`` or ``/rendered``.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from services.auth.principal import Principal, TenantScope
 from services.kit.errors import AppError, Conflict, NotFound
 from services.kit.ids import is_dicom_uid
 from services.models import Study
+from services.worklist import claims, priors
 
 _NOT_VISIBLE = "No such study, or it belongs to an organization you cannot see."
 
@@ -132,14 +134,21 @@ def resolve(  # noqa: PLR0913 - the request's facts, each checked here
     study_uid: str,
     series_uid: str = "",
     instance_uid: str = "",
+    via_item: str = "",
 ) -> Target:
-    """Return what the caller may read, or raise 400/404/409; the access is audited."""
+    """Return what the caller may read, or raise 400/404/409; the access is audited.
+
+    ``via_item`` names the worklist item being read when the study is one of its patient's
+    priors from a clinic outside the caller's reading agreements (see ``_prior_via_item``).
+    """
     check_uid(study_uid, "StudyInstanceUID")
     if series_uid:
         check_uid(series_uid, "SeriesInstanceUID")
     if instance_uid:
         check_uid(instance_uid, "SOPInstanceUID")
     study = repository.readable_study(session, scope, study_uid)
+    if study is None and via_item:
+        study = _prior_via_item(session, principal, scope, study_uid, via_item)
     if study is None or not study.orthanc_id:
         raise _denied(session, principal, action, study_uid)
     _only_study_under_uid(upstream, study)
@@ -171,6 +180,33 @@ def resolve(  # noqa: PLR0913 - the request's facts, each checked here
         detail={k: v for k, v in (("series", series_uid), ("instance", instance_uid)) if v},
     )
     return target
+
+
+def _prior_via_item(
+    session: Session, principal: Principal, scope: TenantScope, study_uid: str, via_item: str
+) -> Study | None:
+    """Return a prior the worklist rules open for the caller through ``via_item``, else None.
+
+    The rules are the API's (``services.worklist.priors.open_prior``): a matched prior of the
+    item's patient in the same consortium, for the reader holding the item's claim; audited.
+    """
+    try:
+        item_id = uuid.UUID(via_item)
+    except ValueError:
+        return None
+    if principal.tenant_id is None:
+        return None
+    prior = repository.tenant_study(session, principal.tenant_id, study_uid)
+    if prior is None:
+        return None
+    try:
+        item = claims.hospital_item(session, principal=principal, item_id=item_id)
+        priors.open_prior(
+            session, principal=principal, scope=scope, item=item, prior_study_id=prior.id
+        )
+    except AppError:
+        return None
+    return prior
 
 
 def ensure_decodable(orthanc: OrthancPort, instance_orthanc_id: str) -> None:

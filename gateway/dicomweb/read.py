@@ -65,6 +65,8 @@ class ReadContext:
             study_uid=study,
             series_uid=series,
             instance_uid=instance,
+            via_item=self.request.query_params.get("via_item", "")
+            or self.request.headers.get("X-RadBridge-Via-Item", ""),
         )
 
 

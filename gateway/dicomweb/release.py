@@ -12,11 +12,12 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from gateway.ingest.validation import check_instance
+from gateway.ingest.admission import Sender, admit
 from gateway.orthanc.errors import OrthancRejected
 from gateway.orthanc.port import OrthancPort
 from services.kit.errors import Conflict
 from services.kit.storage import ObjectNotFound, ObjectStore
+from services.models import Organization
 from services.quarantine import service as quarantine
 from services.study import origin as study_origin
 
@@ -36,12 +37,15 @@ def release_item(
     except ObjectNotFound:
         quarantine.settle_release(session, item=item, ok=False, reason="stored file is missing")
         return item.status
-    verdict = check_instance(data)
-    if not verdict.ok:
-        quarantine.settle_release(session, item=item, ok=False, reason=verdict.reason)
+    organization = session.get(Organization, item.organization_id)
+    assert organization is not None  # foreign key
+    # The same gate as a new upload: validated, PatientID namespaced for the organization.
+    admitted = admit(data, Sender(organization.id, organization.patient_id_issuer))
+    if not admitted.verdict.ok:
+        quarantine.settle_release(session, item=item, ok=False, reason=admitted.verdict.reason)
         return item.status
     try:
-        result = orthanc.upload_instance(data)
+        result = orthanc.upload_instance(admitted.data)
         study_origin.note_upload(
             session,
             orthanc_study_id=result.parent_study,

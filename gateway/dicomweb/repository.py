@@ -44,6 +44,16 @@ def readable_study(session: Session, scope: TenantScope, study_uid: str) -> Stud
     return session.scalar(stmt)
 
 
+def tenant_study(session: Session, tenant_id: uuid.UUID, study_uid: str) -> Study | None:
+    """Return a readable study of the tenant with this UID (for priors opened via an item)."""
+    stmt = select(Study).where(
+        Study.tenant_id == tenant_id,
+        Study.study_instance_uid == study_uid,
+        Study.status.in_(READABLE_STATUSES),
+    )
+    return session.scalars(stmt).first()
+
+
 def search_studies(session: Session, scope: TenantScope, query: StudyQuery) -> list[Study]:
     """Return readable studies matching ``query``, newest first."""
     stmt = study_repository.scoped(scope).where(Study.status.in_(READABLE_STATUSES))

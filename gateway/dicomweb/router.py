@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from gateway.api.dependencies import ObjectStoreDep, Orthanc
+from gateway.api.dependencies import object_store, orthanc_client
 from gateway.dicomweb.dicom_json import stow_response
 from gateway.dicomweb.multipart import MultipartError, related_type, split_parts
 from gateway.dicomweb.read import router as read_router
-from gateway.dicomweb.stow import store_instances
-from services.auth.dependencies import require_roles
+from gateway.dicomweb.stow import StowOutcome, store_instances
+from gateway.orthanc.port import OrthancPort
+from services.auth.dependencies import BearerToken, authorize
 from services.auth.principal import Principal
 from services.domain.roles import UPLOAD_ROLES
 from services.kit.errors import AppError, InvalidInput
-from services.kit.http import DbSession, Settings
+from services.kit.http import request_session
+from services.kit.settings import get_settings
+from services.kit.storage import ObjectStore
 
 router = APIRouter(prefix="/dicomweb", tags=["dicomweb"])
 router.include_router(read_router)  # QIDO-RS / WADO-RS for viewers
-Uploader = Annotated[Principal, Depends(require_roles(*UPLOAD_ROLES))]
+UPLOADERS = frozenset(UPLOAD_ROLES)
 
 
 class PayloadTooLarge(AppError):
@@ -54,22 +55,50 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+def _collaborators(request: Request) -> tuple[OrthancPort, ObjectStore]:
+    """Return the Orthanc port and object store, honouring the app's dependency overrides."""
+    overrides = request.app.dependency_overrides
+    orthanc = overrides.get(orthanc_client, orthanc_client)()
+    store = overrides.get(object_store, object_store)()
+    return orthanc, store
+
+
+def _authorize(token: str) -> Principal:
+    with request_session(read_only=True) as session:
+        return authorize(session, token, UPLOADERS)
+
+
+def _store(
+    principal: Principal,
+    parts: list[bytes],
+    base_url: str,
+    orthanc: OrthancPort,
+    store: ObjectStore,
+) -> StowOutcome:
+    with request_session() as session:
+        return store_instances(
+            session,
+            orthanc=orthanc,
+            store=store,
+            principal=principal,
+            parts=parts,
+            base_url=base_url,
+        )
+
+
 @router.post("/studies")
-async def stow(
-    request: Request,
-    session: DbSession,
-    settings: Settings,
-    principal: Uploader,
-    orthanc: Orthanc,
-    store: ObjectStoreDep,
-) -> JSONResponse:
+async def stow(request: Request, token: BearerToken) -> JSONResponse:
     """Store instances (STOW-RS); the study belongs to the uploader's organization."""
     if request.headers.get("content-encoding", "identity").lower() != "identity":
         raise UnsupportedMediaType("Compressed request bodies are not accepted; send them plain.")
     content_type = request.headers.get("content-type", "")
     if related_type(content_type) not in {"application/dicom", ""}:
         raise UnsupportedMediaType('Only multipart/related; type="application/dicom" is accepted.')
-    body = await _read_limited(request, settings.api.max_upload_bytes)
+    # Two worker-thread calls in all (who is calling, then the whole store): every FastAPI
+    # sync dependency would add a thread hop per request. The caller is known before the body
+    # is read, so nobody without an uploader role makes us read up to the size limit.
+    principal = await run_in_threadpool(_authorize, token)
+    body = await _read_limited(request, get_settings().api.max_upload_bytes)
     try:
         parts = [payload for _headers, payload in split_parts(content_type, body)]
     except MultipartError as exc:
@@ -77,15 +106,8 @@ async def stow(
     if not parts:
         raise InvalidInput("The request holds no DICOM instance.")
     base_url = str(request.base_url).rstrip("/") + "/dicomweb"
-    outcome = await run_in_threadpool(
-        store_instances,
-        session,
-        orthanc=orthanc,
-        store=store,
-        principal=principal,
-        parts=parts,
-        base_url=base_url,
-    )
+    orthanc, store = _collaborators(request)
+    outcome = await run_in_threadpool(_store, principal, parts, base_url, orthanc, store)
     return JSONResponse(
         stow_response(outcome.stored, outcome.failed),
         status_code=outcome.status_code,

@@ -6,7 +6,7 @@ The uploader's organization owns what it stores; nothing reaches Orthanc uncheck
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
@@ -18,12 +18,13 @@ from gateway.dicomweb.dicom_json import (
     FailedRef,
     StoredRef,
 )
-from gateway.ingest.validation import check_instance
+from gateway.ingest.admission import Sender, admit
 from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
 from gateway.orthanc.port import OrthancPort
 from services.auth.principal import Principal
 from services.kit.errors import Conflict
 from services.kit.storage import ObjectStore
+from services.models import Organization
 from services.quarantine import service as quarantine
 from services.study import origin as study_origin
 
@@ -34,6 +35,7 @@ class StowOutcome:
 
     stored: list[StoredRef]
     failed: list[FailedRef]
+    orthanc_studies: dict[str, str] = field(default_factory=dict)  # StudyInstanceUID -> id
 
     @property
     def status_code(self) -> int:
@@ -43,15 +45,22 @@ class StowOutcome:
         return 202 if self.stored else 409
 
 
-def _quarantine(
-    session: Session, store: ObjectStore, principal: Principal, data: bytes, code: str, reason: str
+def _quarantine(  # noqa: PLR0913 - one held instance and where it came from
+    session: Session,
+    store: ObjectStore,
+    principal: Principal,
+    data: bytes,
+    code: str,
+    reason: str,
+    *,
+    source: str = "stow",
 ) -> None:
     assert principal.tenant_id is not None
     key = f"{principal.tenant_id}/quarantine/{uuid.uuid4().hex}.dcm"
     store.put(key, data, "application/dicom")
     quarantine.hold(
         session,
-        source="stow",
+        source=source,
         reason_code=code,
         reason=reason,
         tenant_id=principal.tenant_id,
@@ -60,7 +69,7 @@ def _quarantine(
     )
 
 
-def store_instances(
+def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they came through
     session: Session,
     *,
     orthanc: OrthancPort,
@@ -68,15 +77,28 @@ def store_instances(
     principal: Principal,
     parts: list[bytes],
     base_url: str,
+    source: str = "stow",
 ) -> StowOutcome:
     """Validate and store each part for the principal's organization."""
     assert principal.tenant_id is not None
     assert principal.organization_id is not None
     outcome = StowOutcome(stored=[], failed=[])
+    organization = session.get(Organization, principal.organization_id)
+    assert organization is not None
+    sender = Sender(organization.id, organization.patient_id_issuer)
     for data in parts:
-        verdict = check_instance(data)
+        admitted = admit(data, sender)  # validated, patient namespaced for Orthanc
+        verdict = admitted.verdict
         if not verdict.ok:
-            _quarantine(session, store, principal, data, verdict.reason_code, verdict.reason)
+            _quarantine(
+                session,
+                store,
+                principal,
+                data,
+                verdict.reason_code,
+                verdict.reason,
+                source=source,
+            )
             outcome.failed.append(
                 FailedRef(
                     verdict.sop_class_uid,
@@ -87,13 +109,13 @@ def store_instances(
             )
             continue
         try:
-            result = orthanc.upload_instance(data)
+            result = orthanc.upload_instance(admitted.data)
             study_origin.note_upload(
                 session,
                 orthanc_study_id=result.parent_study,
                 tenant_id=principal.tenant_id,
                 organization_id=principal.organization_id,
-                source="stow",
+                source=source,
                 uploaded_by=principal.actor,
             )
         except Conflict as exc:
@@ -103,6 +125,7 @@ def store_instances(
         except OrthancUnavailable:
             reason = (OUT_OF_RESOURCES, "the image store is unavailable; retry later")
         else:
+            outcome.orthanc_studies[verdict.study_instance_uid] = result.parent_study
             url = f"{base_url}/studies/{verdict.study_instance_uid}"
             outcome.stored.append(StoredRef(verdict.sop_class_uid, verdict.sop_instance_uid, url))
             continue

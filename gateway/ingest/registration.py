@@ -13,9 +13,11 @@ from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
+from gateway.ingest import patient_namespace
+from gateway.ingest.series_tags import with_series_tags
 from gateway.orthanc.port import OrthancPort
 from gateway.orthanc.records import Origin, StudyInfo
-from services.contracts.ai_results import is_ai_result_series
+from services.contracts.ai_results import is_radbridge_output_series
 from services.contracts.ingest import SeriesFacts, StudyFacts
 from services.contracts.task_names import ARCHIVE_STUDY
 from services.domain.routing import ModelRoute
@@ -25,9 +27,11 @@ from services.models import Organization
 from services.quarantine import service as quarantine
 from services.study import origin as study_origin
 from services.study import service as study_service
+from services.study import upload_batch
 from services.tenant import service as tenant_service
 
 log = logging.getLogger("radbridge.ingest")
+SCP_UPLOADER_PREFIX = "dicom:"
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,7 @@ class IngestOutcome:
     """What happened to one stable study."""
 
     orthanc_id: str
-    result: str  # "registered" | "refreshed" | "quarantined" | "ignored"
+    result: str  # "registered" | "refreshed" | "quarantined" | "ignored" | "deferred"
     reason: str = ""
 
 
@@ -71,7 +75,10 @@ def _owner(
     """Return (clinic, source, calling AE) or (None, reason code, explanation)."""
     uploaded = study_origin.uploader_of(session, info.orthanc_id)
     if uploaded is not None:
-        return session.get(Organization, uploaded.organization_id), uploaded.source, ""
+        # The gateway's DICOM SCP notes "dicom:<calling AE>" as the uploader.
+        calling_ae = uploaded.uploaded_by.removeprefix(SCP_UPLOADER_PREFIX)
+        detail = calling_ae if uploaded.source == "dicom" else ""
+        return session.get(Organization, uploaded.organization_id), uploaded.source, detail
     if not info.instance_ids:
         return None, "empty_study", "The study has no instances."
     origin = client.get_instance_origin(info.instance_ids[0])
@@ -87,23 +94,36 @@ def _owner(
     return session.get(Organization, node.organization_id), "dicom", origin.remote_aet
 
 
-def handle_stable_study(
+def handle_stable_study(  # noqa: PLR0911 - one early exit per reason not to register
     session: Session, client: OrthancPort, orthanc_id: str, routes: Sequence[ModelRoute]
 ) -> IngestOutcome:
     """Register a stable study for its clinic, or quarantine it with the reason."""
     if quarantine.held_for_orthanc_study(session, orthanc_id) is not None:
         return IngestOutcome(orthanc_id, "quarantined", "already held")
     info = client.get_study(orthanc_id)
-    # RadBridge's own AI result series (SR...) are not part of what the clinic sent: no new
-    # series, no new AI run on them, and their REST origin never decides the owner.
-    ours = [s for s in info.series if is_ai_result_series(s.modality, s.series_description)]
+    if upload_batch.is_held(session, info.study_instance_uid):
+        # Part of it is still being uploaded: readers and AI see it once its batch is whole.
+        return IngestOutcome(orthanc_id, "deferred", "upload batch not complete")
+    # RadBridge's own output (AI results, the signed report) is not part of what the clinic
+    # sent: no new series, no new AI run on it, and its REST origin never decides the owner.
+    ours = [s for s in info.series if is_radbridge_output_series(s.modality, s.series_description)]
     if ours:
         info = replace(info, series=tuple(s for s in info.series if s not in ours))
         if not info.series:
-            return IngestOutcome(orthanc_id, "ignored", "only AI result series")
+            return IngestOutcome(orthanc_id, "ignored", "only RadBridge output series")
     clinic, source, detail = _owner(session, client, info)
     if clinic is None:
         return _quarantine(session, info, reason_code=source, reason=detail)
+    own_patient_id = patient_namespace.original_patient_id(info.patient_id, clinic.id)
+    if own_patient_id is None:  # namespaced for another organization: a forged identity
+        return _quarantine(
+            session,
+            info,
+            reason_code="foreign_patient_namespace",
+            reason="The PatientID carries another organization's namespace prefix.",
+            clinic=clinic,
+        )
+    info = replace(info, patient_id=own_patient_id)  # our database keeps the clinic's own ID
     if not is_dicom_uid(info.study_instance_uid):
         return _quarantine(
             session,
@@ -115,7 +135,7 @@ def handle_stable_study(
     study, created = study_service.register(
         session,
         clinic=clinic,
-        facts=facts_from(info),
+        facts=with_series_tags(facts_from(info), info, client),  # view, plane, SOP class
         source=source,
         calling_ae_title=detail if source == "dicom" else "",
         routes=routes,

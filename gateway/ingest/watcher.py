@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from gateway.ingest.batch_release import release_finished_batches
 from gateway.ingest.registration import handle_stable_study
 from gateway.orthanc.aliases import node_alias
 from gateway.orthanc.errors import OrthancNotFound, OrthancUnavailable
@@ -57,6 +58,7 @@ class ChangeWatcher:
         if not page.changes and page.last > since:
             with self._scope() as session:
                 cursor.advance(session, FEED, page.last)
+        release_finished_batches(self._scope, self.client, self.routes)  # whole uploads
         return len(page.changes)
 
     def _stable_study(self, session: Session, orthanc_id: str) -> None:

@@ -146,3 +146,37 @@ def modalities(payload: object) -> list[DicomNode]:
             )
         )
     return sorted(nodes, key=lambda n: n.name)
+
+
+def id_list(payload: object) -> list[str]:
+    """Parse a plain list of Orthanc ids such as ``GET /studies``."""
+    return list(_ids(payload, "id list"))
+
+
+def sop_instance_uids(payload: object) -> list[str]:
+    """Parse ``GET /studies/{id}/instances`` into the SOP Instance UIDs it lists."""
+    uids = []
+    for raw in _list(payload, "study instances"):
+        tags = _mapping(_mapping(raw, "instance").get("MainDicomTags", {}), "instance tags")
+        uids.append(_text(tags, "SOPInstanceUID"))
+    return uids
+
+
+def series_of_instances(payload: object) -> dict[str, list[str]]:
+    """Parse ``GET /studies/{id}/instances`` into Orthanc series id -> SOP Instance UIDs."""
+    grouped: dict[str, list[str]] = {}
+    for raw in _list(payload, "study instances"):
+        item = _mapping(raw, "instance")
+        tags = _mapping(item.get("MainDicomTags", {}), "instance tags")
+        grouped.setdefault(_text(item, "ParentSeries"), []).append(_text(tags, "SOPInstanceUID"))
+    return grouped
+
+
+def instance_count(payload: object) -> int:
+    """Parse ``GET /statistics`` into the number of indexed instances."""
+    return _int(_mapping(payload, "statistics"), "CountInstances", "statistics")
+
+
+def attachment_uuid(payload: object) -> str:
+    """Parse ``GET /instances/{id}/attachments/dicom/info`` into the file's UUID."""
+    return _text(_mapping(payload, "attachment"), "Uuid")

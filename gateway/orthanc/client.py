@@ -30,6 +30,7 @@ from gateway.orthanc.records import (
     check_modality_name,
     check_orthanc_id,
 )
+from gateway.orthanc.uploader import InstanceUploader
 
 if TYPE_CHECKING:
     from gateway.orthanc.port import OrthancPort
@@ -52,9 +53,11 @@ class OrthancClient:
         Read timeout of calls moving a whole DICOM file.
     connect_timeout_s
         Time allowed to open a TCP connection.
+    max_upload_connections
+        Uploads in flight at once; more callers wait for a slot (see ``InstanceUploader``).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - each timeout and limit is its own knob
         self,
         url: str,
         username: str,
@@ -63,6 +66,7 @@ class OrthancClient:
         timeout_s: float = 10.0,
         transfer_timeout_s: float = 120.0,
         connect_timeout_s: float = 2.0,
+        max_upload_connections: int = 16,
     ) -> None:
         self._api: Any = oac.OrthancApiClient(url.rstrip("/") + "/", user=username, pwd=password)
         session = getattr(self._api, "_http_session", None)
@@ -73,6 +77,14 @@ class OrthancClient:
         )
         for prefix in ("http://", "https://"):
             session.mount(prefix, HTTPAdapter(max_retries=retries, pool_maxsize=16))
+        self._uploader = InstanceUploader(
+            url,
+            username,
+            password,
+            max_connections=max_upload_connections,
+            read_timeout_s=transfer_timeout_s,
+            connect_timeout_s=connect_timeout_s,
+        )
         self._timeout = (connect_timeout_s, timeout_s)
         self._transfer_timeout = (connect_timeout_s, transfer_timeout_s)
         self.url = url
@@ -80,6 +92,7 @@ class OrthancClient:
     def close(self) -> None:
         """Release pooled connections."""
         self._api.close()
+        self._uploader.close()
 
     def is_alive(self) -> bool:
         """Return whether Orthanc answers ``/system`` with our credentials within 2 s."""
@@ -109,6 +122,14 @@ class OrthancClient:
         check_orthanc_id(instance_id)
         return _parse.instance_origin(self._json("get", f"instances/{instance_id}/metadata?expand"))
 
+    def get_instance_tags(self, instance_id: str) -> dict[str, str]:
+        """Return an instance's text-valued tags by keyword (one REST call, no pixel data)."""
+        check_orthanc_id(instance_id)
+        tags = self._json("get", f"instances/{instance_id}/simplified-tags")
+        if not isinstance(tags, dict):
+            return {}
+        return {str(k): v for k, v in tags.items() if isinstance(v, str)}
+
     def get_instance_file(self, instance_id: str) -> bytes:
         """Return the stored DICOM file of an instance."""
         check_orthanc_id(instance_id)
@@ -124,14 +145,7 @@ class OrthancClient:
         """
         if not data or data.startswith(_ARCHIVE_MAGIC):
             raise ValueError("only a single, non-empty DICOM file may be uploaded")
-        payload = self._json(
-            "post",
-            "instances",
-            data=data,
-            timeout=self._transfer_timeout,
-            headers={"Content-Type": "application/dicom"},
-        )
-        return _parse.upload_result(payload)
+        return self._uploader.upload(data)  # pooled keep-alive connections, capped
 
     def delete_instance(self, instance_id: str) -> bool:
         """Delete an instance; return False if it was already gone."""
@@ -141,6 +155,60 @@ class OrthancClient:
         except OrthancNotFound:
             return False
         return True
+
+    def delete_study(self, orthanc_id: str) -> bool:
+        """Delete one study (Orthanc drops its patient only if nothing else is left in it)."""
+        check_orthanc_id(orthanc_id)
+        try:
+            self._call("delete", f"studies/{orthanc_id}")
+        except OrthancNotFound:
+            return False
+        return True
+
+    def list_study_ids(self, since: int = 0, limit: int = 1000) -> list[str]:
+        """Return up to ``limit`` Orthanc study ids, skipping the first ``since`` (paging)."""
+        if since < 0 or not 0 < limit <= _MAX_CHANGES:
+            raise ValueError(f"need since >= 0 and 0 < limit <= {_MAX_CHANGES}")
+        payload = self._json("get", "studies", params={"since": since, "limit": limit})
+        return _parse.id_list(payload)
+
+    def study_sop_instance_uids(self, orthanc_id: str) -> list[str]:
+        """Return the SOP Instance UIDs of every instance of a study (one REST call)."""
+        check_orthanc_id(orthanc_id)
+        return _parse.sop_instance_uids(self._json("get", f"studies/{orthanc_id}/instances"))
+
+    def study_evidence(self, orthanc_id: str) -> dict[str, list[tuple[str, str]]]:
+        """Return SeriesInstanceUID -> [(SOP Class UID, SOP Instance UID)] of a study.
+
+        One SOP class is read per series (its first instance's metadata): a series holds one
+        kind of object, so this costs two calls plus one per series, not one per instance.
+        """
+        check_orthanc_id(orthanc_id)
+        by_series = _parse.series_of_instances(self._json("get", f"studies/{orthanc_id}/instances"))
+        study = self.get_study(orthanc_id)
+        evidence: dict[str, list[tuple[str, str]]] = {}
+        for series in study.series:
+            uids = by_series.get(series.orthanc_id, [])
+            if not uids or not series.instance_ids:
+                continue
+            first = series.instance_ids[0]
+            response = self._call("get", f"instances/{first}/metadata/SopClassUid")
+            sop_class = response.text.strip()
+            evidence[series.series_instance_uid] = [(sop_class, uid) for uid in uids]
+        return evidence
+
+    def instance_count(self) -> int:
+        """Return how many instances Orthanc's index holds (``/statistics``)."""
+        return _parse.instance_count(self._json("get", "statistics"))
+
+    def attachment_uuid(self, instance_id: str) -> str | None:
+        """Return the storage file name of an instance's DICOM file; None if not indexed."""
+        check_orthanc_id(instance_id)
+        try:
+            payload = self._json("get", f"instances/{instance_id}/attachments/dicom/info")
+        except OrthancNotFound:
+            return None
+        return _parse.attachment_uuid(payload)
 
     def set_modality(self, name: str, aet: str, host: str, port: int) -> None:
         """Create or replace a DICOM node allowed to C-ECHO and C-STORE; effective at once."""

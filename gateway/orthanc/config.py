@@ -71,6 +71,9 @@ class OrthancConfig:
     stable_age_s: int = 5
     nodes: tuple[DicomNode, ...] = ()
     check_modality_host: bool = False
+    # Off when the gateway's own DICOM SCP fronts Orthanc (it forwards over loopback REST):
+    # Orthanc 1.10.1 cannot bind its DICOM port to loopback only.
+    dicom_server_enabled: bool = True
     name: str = "RadBridge"
     dicomweb_plugin: Path | None = DICOMWEB_PLUGIN
     limit_find_results: int = 100
@@ -183,7 +186,7 @@ class OrthancConfig:
 
     def _dicom(self) -> dict[str, object]:
         return {
-            "DicomServerEnabled": True,
+            "DicomServerEnabled": self.dicom_server_enabled,
             "DicomAet": self.dicom_aet,
             "DicomPort": self.dicom_port,
             "DicomCheckCalledAet": True,

@@ -30,6 +30,10 @@ class OrthancPort(Protocol):
         """Return how and from whom an instance was received."""
         ...
 
+    def get_instance_tags(self, instance_id: str) -> dict[str, str]:
+        """Return an instance's text-valued tags by keyword (sequences left out)."""
+        ...
+
     def get_instance_file(self, instance_id: str) -> bytes:
         """Return the stored DICOM file of an instance."""
         ...
@@ -40,6 +44,30 @@ class OrthancPort(Protocol):
 
     def delete_instance(self, instance_id: str) -> bool:
         """Delete an instance; return False if it was already gone."""
+        ...
+
+    def delete_study(self, orthanc_id: str) -> bool:
+        """Delete one study (never its patient); return False if it was already gone."""
+        ...
+
+    def list_study_ids(self, since: int = 0, limit: int = 1000) -> list[str]:
+        """Return up to ``limit`` Orthanc study ids, skipping the first ``since`` (paging)."""
+        ...
+
+    def study_sop_instance_uids(self, orthanc_id: str) -> list[str]:
+        """Return the SOP Instance UIDs of every instance of a study."""
+        ...
+
+    def study_evidence(self, orthanc_id: str) -> dict[str, list[tuple[str, str]]]:
+        """Return SeriesInstanceUID -> [(SOP Class UID, SOP Instance UID)] of a study."""
+        ...
+
+    def instance_count(self) -> int:
+        """Return how many instances Orthanc's index holds."""
+        ...
+
+    def attachment_uuid(self, instance_id: str) -> str | None:
+        """Return the storage file name of an instance's DICOM file; None if not indexed."""
         ...
 
     def set_modality(self, name: str, aet: str, host: str, port: int) -> None:

@@ -1,6 +1,6 @@
-"""Turn a DICOM radiograph into a float32 grey-level image in 0..1, with numpy only.
+"""Turn DICOM images into float32 grey levels in 0..1 (or modality values), with numpy only.
 
-The steps follow the DICOM grayscale pipeline (PS3.4 Annex N): decode the first frame, apply
+The steps follow the DICOM grayscale pipeline (PS3.4 Annex N): decode the frames, apply
 the Modality LUT (or Rescale Slope/Intercept), map to 0..1 (see ``Normalization``), and invert
 MONOCHROME1 so that 0 is always black and 1 white, as a reader sees it.
 """
@@ -11,8 +11,9 @@ from typing import Literal
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels.decoders.base import get_decoder
-from pydicom.pixels.processing import apply_color_lut, apply_modality_lut, apply_voi_lut
+from pydicom.pixels.processing import apply_modality_lut, apply_voi_lut
+
+from inference.dicom.decode import PixelDataError, decode_frames, is_grey
 
 Normalization = Literal["window", "stored-range", "percentile"]
 """How grey levels are mapped to 0..1.
@@ -27,13 +28,17 @@ Normalization = Literal["window", "stored-range", "percentile"]
     classifier but erases exactly what an exposure check measures.
 """
 
-_PIXEL_KEYWORDS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-_GREY = ("MONOCHROME1", "MONOCHROME2")
 _RGB_TO_LUMA = np.array([0.299, 0.587, 0.114])  # ITU-R BT.601, as DICOM's YBR_FULL uses
 
-
-class PixelDataError(ValueError):
-    """The dataset has no usable image: no pixel data, or it cannot be decoded."""
+__all__ = [
+    "Normalization",
+    "PixelDataError",
+    "display_frames",
+    "modality_frames",
+    "radiograph_image",
+    "resample",
+    "resize",
+]
 
 
 def radiograph_image(ds: Dataset, *, normalization: Normalization = "window") -> np.ndarray:
@@ -47,41 +52,73 @@ def radiograph_image(ds: Dataset, *, normalization: Normalization = "window") ->
         If there is no pixel data or it cannot be decoded (corrupt, truncated, or a transfer
         syntax with no installed decoder).
     """
-    frame = _first_frame(ds)
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).upper()
-    if photometric in _GREY:
-        grey = _grey_to_unit(frame, ds, normalization)
-        if photometric == "MONOCHROME1":
-            grey = 1.0 - grey  # MONOCHROME1 stores low values as white
-    else:
-        grey = _colour_to_unit(frame, ds, photometric)
-    unit: np.ndarray = np.nan_to_num(np.clip(grey, 0.0, 1.0), nan=0.0).astype(np.float32)
-    return unit
-
-
-def _first_frame(ds: Dataset) -> np.ndarray:
-    if not any(keyword in ds for keyword in _PIXEL_KEYWORDS):
-        kind = getattr(ds.get("SOPClassUID"), "name", None) or "unknown SOP class"
-        raise PixelDataError(f"The DICOM object ({kind}) has no pixel data: it is not an image.")
-    meta = getattr(ds, "file_meta", None)
-    syntax = getattr(meta, "TransferSyntaxUID", None)
-    if syntax is None:
-        raise PixelDataError("The DICOM object has no Transfer Syntax UID: cannot decode pixels.")
-    try:
-        # Decode only frame 0: a multi-frame object may hold hundreds of frames.
-        frame, _ = get_decoder(syntax).as_array(ds, index=0)
-    except Exception as exc:  # decoder plugins raise many unrelated types for one cause
-        raise PixelDataError(
-            f"Cannot decode the pixel data ({syntax.name}): {exc}. The file may be truncated or "
-            "corrupt, or no decoder for this transfer syntax is installed."
-        ) from exc
-    if frame.ndim not in (2, 3) or min(frame.shape[:2]) < 2:
-        raise PixelDataError(f"Unexpected pixel array shape {frame.shape} for one frame.")
+    frame: np.ndarray = display_frames(ds, normalization=normalization, index=0)[0]
     return frame
 
 
-def _grey_to_unit(frame: np.ndarray, ds: Dataset, normalization: Normalization) -> np.ndarray:
-    values = np.asarray(apply_modality_lut(frame, ds), dtype=np.float64)
+def display_frames(
+    ds: Dataset,
+    *,
+    normalization: Normalization = "window",
+    window: tuple[float, float] | None = None,
+    index: int | None = None,
+    colour: Literal["luma", "rgb"] = "luma",
+) -> np.ndarray:
+    """Return every frame (or frame ``index``) as float32 in 0..1, 0 = black, frames first.
+
+    Parameters
+    ----------
+    window
+        ``(center, width)`` in Modality LUT units (e.g. Hounsfield units) that replaces the
+        dataset's own VOI LUT or window, e.g. a lung window a model was trained on.
+    colour
+        ``"luma"`` reduces colour images to ``(frames, rows, cols)`` luminance; ``"rgb"`` keeps
+        them ``(frames, rows, cols, 3)`` (grey images stay single-channel either way).
+
+    Raises
+    ------
+    PixelDataError
+        If there is no pixel data or it cannot be decoded.
+    """
+    frames = decode_frames(ds, index=index)
+    if is_grey(ds):
+        grey = _grey_to_unit(frames, ds, normalization, window)
+        if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+            grey = 1.0 - grey  # MONOCHROME1 stores low values as white
+    else:
+        grey = _colour_to_unit(frames, ds, colour)
+    unit: np.ndarray = np.clip(grey, 0.0, 1.0).astype(np.float32)
+    unit[np.isnan(unit)] = 0.0
+    return unit
+
+
+def modality_frames(ds: Dataset) -> np.ndarray:
+    """Return every grey frame in Modality LUT units (e.g. CT Hounsfield units), float32.
+
+    Raises
+    ------
+    PixelDataError
+        If the image is not grey, or its pixels cannot be decoded.
+    """
+    if not is_grey(ds):
+        photometric = ds.get("PhotometricInterpretation")
+        raise PixelDataError(f"A {photometric} image has no modality values (not grey).")
+    values: np.ndarray = np.asarray(apply_modality_lut(decode_frames(ds), ds), dtype=np.float32)
+    return values
+
+
+def _grey_to_unit(
+    frames: np.ndarray,
+    ds: Dataset,
+    normalization: Normalization,
+    window: tuple[float, float] | None,
+) -> np.ndarray:
+    values = np.asarray(apply_modality_lut(frames, ds), dtype=np.float64)
+    if window is not None:
+        center, width = window
+        if width <= 0:
+            raise ValueError(f"A window needs a positive width, got {width}.")
+        return _scale(values, center - width / 2.0, center + width / 2.0)
     if normalization == "percentile":
         low, high = np.percentile(values, [1.0, 99.0])
         return _scale(values, float(low), float(high))
@@ -121,15 +158,13 @@ def _stored_range(ds: Dataset) -> tuple[float, float]:
     return ends[0], ends[1]
 
 
-def _colour_to_unit(frame: np.ndarray, ds: Dataset, photometric: str) -> np.ndarray:
-    if photometric == "PALETTE COLOR":
-        frame = apply_color_lut(frame, ds)
+def _colour_to_unit(frames: np.ndarray, ds: Dataset, colour: Literal["luma", "rgb"]) -> np.ndarray:
+    if str(ds.get("PhotometricInterpretation", "")).upper() == "PALETTE COLOR":
         bits = int(ds.RedPaletteColorLookupTableDescriptor[2])
     else:  # RGB, or YBR_* which the decoder has already converted to RGB
         bits = int(ds.get("BitsStored") or 8)
-    if frame.ndim != 3 or frame.shape[-1] != 3:
-        raise PixelDataError(f"{photometric} pixels of shape {frame.shape} are not 3-channel.")
-    return _scale(frame.astype(np.float64) @ _RGB_TO_LUMA, 0.0, 2.0**bits - 1)
+    rgb = _scale(frames.astype(np.float64), 0.0, 2.0**bits - 1)
+    return rgb if colour == "rgb" else rgb @ _RGB_TO_LUMA
 
 
 def _scale(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -147,28 +182,43 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """
     if image.ndim != 2:
         raise ValueError(f"resize expects a 2-D image, got shape {image.shape}")
-    rows = _axis_weights(image.shape[0], shape[0])
-    cols = _axis_weights(image.shape[1], shape[1])
-    resized: np.ndarray = (rows @ image.astype(np.float32) @ cols.T).astype(np.float32)
+    return resample(image, shape)
+
+
+def resample(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Resize an n-D ``array`` to ``shape`` axis by axis, like ``resize``; float32.
+
+    Linear in the number of pixels: area averages come from differences of a running sum
+    taken at the (fractional) output edges, and upsampling gathers two neighbours.
+    """
+    if array.ndim != len(shape):
+        raise ValueError(f"cannot resample shape {array.shape} to {shape}")
+    out = np.asarray(array, dtype=np.float64)
+    for axis, size in enumerate(shape):
+        if size < 1 or out.shape[axis] < 1:
+            raise ValueError(f"cannot resize an axis of {out.shape[axis]} pixels to {size}")
+        if out.shape[axis] != size:
+            out = np.moveaxis(_resample_first(np.moveaxis(out, axis, 0), size), 0, axis)
+    resized: np.ndarray = out.astype(np.float32)
     return resized
 
 
-def _axis_weights(size_in: int, size_out: int) -> np.ndarray:
-    """Return the ``(size_out, size_in)`` matrix that resamples one axis."""
-    if size_in < 1 or size_out < 1:
-        raise ValueError(f"cannot resize an axis of {size_in} pixels to {size_out}")
+def _resample_first(values: np.ndarray, size_out: int) -> np.ndarray:
+    """Resample axis 0 of ``values`` (float64) to ``size_out`` samples."""
+    size_in = values.shape[0]
     step = size_in / size_out
     if size_out <= size_in:
+        running = np.concatenate([np.zeros((1, *values.shape[1:])), np.cumsum(values, axis=0)])
         edges = np.arange(size_out + 1, dtype=np.float64) * step
-        pixel = np.arange(size_in, dtype=np.float64)[None, :]
-        overlap = np.minimum(edges[1:, None], pixel + 1) - np.maximum(edges[:-1, None], pixel)
-        area: np.ndarray = (np.clip(overlap, 0.0, None) / step).astype(np.float32)
-        return area
+        whole = np.minimum(np.floor(edges).astype(np.int64), size_in - 1)
+        fraction = (edges - whole).reshape(-1, *([1] * (values.ndim - 1)))
+        # running sum at a fractional edge: whole pixels before it plus the covered part
+        at_edges = running[whole] + fraction * values[whole]
+        averaged: np.ndarray = np.diff(at_edges, axis=0) / step
+        return averaged
     centres = np.clip((np.arange(size_out) + 0.5) * step - 0.5, 0.0, size_in - 1)
     left = np.floor(centres).astype(np.int64)
     right = np.minimum(left + 1, size_in - 1)
-    fraction = centres - left
-    weights = np.zeros((size_out, size_in), dtype=np.float64)
-    np.add.at(weights, (np.arange(size_out), left), 1.0 - fraction)
-    np.add.at(weights, (np.arange(size_out), right), fraction)
-    return weights.astype(np.float32)
+    fraction = (centres - left).reshape(-1, *([1] * (values.ndim - 1)))
+    interpolated: np.ndarray = values[left] * (1.0 - fraction) + values[right] * fraction
+    return interpolated

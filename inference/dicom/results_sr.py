@@ -15,11 +15,11 @@ Sequence.
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import highdicom as hd
@@ -29,6 +29,7 @@ from pydicom.uid import generate_uid
 
 from inference.pipelines.findings import FindingDraft
 from services.contracts.ai_results import AI_RESULT_MANUFACTURER, AI_RESULT_SERIES_DESCRIPTION
+from services.model_registry.manifest import AI_NOTICE, ManifestError, ModelManifest, load_manifest
 
 LOCAL_SCHEME = "99RDB"
 LOCAL_SCHEME_NAME = "RadBridge local codes"
@@ -49,6 +50,18 @@ _PROCEDURES = {
     "MR": hd.sr.CodedConcept("113091000", "SCT", "Magnetic resonance imaging"),
 }
 _RADIOGRAPHY = hd.sr.CodedConcept("363680008", "SCT", "Radiographic imaging procedure")
+# What highdicom's image library entry (TID 1601) reads from a referenced image, per modality.
+_PROJECTION = ("PatientOrientation", "ImagerPixelSpacing")
+_CROSS_SECTIONAL = (
+    "PixelSpacing",
+    "ImageOrientationPatient",
+    "ImagePositionPatient",
+    "SliceThickness",
+)
+_LIBRARY_NEEDS = {
+    **dict.fromkeys(("CR", "DX", "IO", "MG", "PX", "RF", "RG", "XA"), _PROJECTION),
+    **dict.fromkeys(("CT", "MR", "PT"), _CROSS_SECTIONAL),
+}
 _MEASURE_MEANINGS = {
     "retake_score": "Retake score",
     "exposure": "Mean exposure (normalized)",
@@ -67,13 +80,14 @@ class ResultObjectError(Exception):
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """Who produced a result: the model version and its regulatory status."""
+    """Who produced a result: the model version, its regulatory status and reader notice."""
 
     name: str
     version: str
     vendor: str = "RadBridge"
     regulatory_status: str = "research-only"
     registration_number: str = ""
+    notice: str = AI_NOTICE["en"]  # "AI-assisted, for reference" with the status
 
     @property
     def regulatory_text(self) -> str:
@@ -81,6 +95,19 @@ class ModelIdentity:
         if self.registration_number:
             return f"{self.regulatory_status} {self.registration_number}"[:64]
         return self.regulatory_status[:64]
+
+    @classmethod
+    def of(cls, manifest: ModelManifest) -> ModelIdentity:
+        """Return the identity a registered manifest declares."""
+        regulatory = manifest.regulatory
+        return cls(
+            name=manifest.name,
+            version=manifest.version,
+            vendor=manifest.vendor,
+            regulatory_status=regulatory.status.value,
+            registration_number=regulatory.nmpa_registration or "",
+            notice=regulatory.notice["en"],
+        )
 
 
 @dataclass(frozen=True)
@@ -93,19 +120,21 @@ class AiRun:
     measures: dict[str, float]
 
 
+@lru_cache(maxsize=64)  # shipped files do not change while the process runs; YAML costs ~10 ms
 def model_identity(name: str, version: str) -> ModelIdentity:
-    """Read a shipped model's manifest (vendor, regulatory status); defaults if there is none."""
-    path = _MODELS_DIR / name / "manifest.json"
-    if not path.is_file():
-        return ModelIdentity(name=name, version=version)
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    return ModelIdentity(
-        name=name,
-        version=version,
-        vendor=str(manifest.get("vendor") or "RadBridge"),
-        regulatory_status=str(manifest.get("regulatory_status") or "research-only"),
-        registration_number=str(manifest.get("registration_number") or ""),
-    )
+    """Return a shipped model's identity from its ``manifest.yaml`` (defaults if none fits).
+
+    The registry's stored manifest is the authority for a job (``result_sr_job``); this is
+    the fallback for a version routed from settings rather than registered.
+    """
+    path = _MODELS_DIR / name / "manifest.yaml"
+    try:
+        manifest = load_manifest(path) if path.is_file() else None
+    except ManifestError:
+        manifest = None
+    if manifest is None or manifest.key != (name, version):
+        return ModelIdentity(name=name, version=version, notice=f"{AI_NOTICE['en']} (unregistered)")
+    return ModelIdentity.of(manifest)
 
 
 def measures_of(findings: Sequence[FindingDraft]) -> dict[str, float]:
@@ -184,6 +213,19 @@ def _measurements(measures: dict[str, float]) -> list[hd.sr.Measurement]:
     ]
 
 
+def _image_library(source: Dataset) -> list[Dataset] | None:
+    """Return the image library of the report: the source, if it has what its entry needs.
+
+    Radiographs in the field often lack PatientOrientation or ImagerPixelSpacing (Type 1 in
+    the DX IOD); highdicom then fails. Such an image is still referenced by the measurement
+    group and the evidence, only without an image library entry.
+    """
+    needs = _LIBRARY_NEEDS.get(str(source.get("Modality", "")).upper(), ())
+    if any(source.get(keyword) in (None, "") for keyword in needs):
+        return None
+    return [source]
+
+
 def build_report(source: Dataset, run: AiRun) -> hd.sr.Comprehensive3DSR:
     """Build the Measurement Report of ``run``, computed on the image ``source``.
 
@@ -198,7 +240,10 @@ def build_report(source: Dataset, run: AiRun) -> hd.sr.Comprehensive3DSR:
     algorithm = hd.sr.AlgorithmIdentification(
         name=run.model.name[:64],
         version=run.model.version[:64],
-        parameters=[f"regulatory_status={run.model.regulatory_text}"[:64]],
+        parameters=[
+            f"regulatory_status={run.model.regulatory_text}"[:64],
+            f"notice={run.model.notice}"[:64],
+        ],
         manufacturer=run.model.vendor[:64],
     )
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
@@ -217,7 +262,7 @@ def build_report(source: Dataset, run: AiRun) -> hd.sr.Comprehensive3DSR:
         ),
         procedure_reported=_procedure(source),
         imaging_measurements=[group],
-        referenced_images=[source],
+        referenced_images=_image_library(source),
     )
     sop_uid, series_uid = sr_uids(run.job_id, str(source.StudyInstanceUID), run.model)
     try:
@@ -239,7 +284,12 @@ def build_report(source: Dataset, run: AiRun) -> hd.sr.Comprehensive3DSR:
 
 
 def _label(sr: Dataset, model: ModelIdentity) -> None:
-    """Add equipment identity and declare the local coding scheme."""
+    """Add equipment identity, declare the local coding scheme, and encode text as UTF-8.
+
+    UTF-8 (ISO_IR 192) because an NMPA registration number is Chinese (国械注准...); the
+    default repertoire would turn it into question marks.
+    """
+    sr.SpecificCharacterSet = "ISO_IR 192"
     sr.ManufacturerModelName = model.name[:64]
     sr.SoftwareVersions = model.version[:64]
     scheme = Dataset()

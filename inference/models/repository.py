@@ -1,16 +1,18 @@
 """The models RadBridge ships, and the Triton model repository built from them.
 
-Each shipped model is a folder ``inference/models/<family>/`` holding ``manifest.json`` and
+Each shipped model is a folder ``inference/models/<family>/`` holding ``manifest.yaml`` (the
+registry's format, docs/models.md) and
 ``triton/<model_name>/`` (``config.pbtxt`` + ``<version>/model.py``), the layout Triton serves
 both locally and from NVIDIA's container in production.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from services.model_registry.manifest import load_manifest
 
 _SOURCE = Path(__file__).resolve().parent
 _IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
@@ -62,19 +64,19 @@ def build_model_repository(target: Path, source: Path | None = None) -> Path:
 
 
 def read_manifest(family_dir: Path) -> ModelManifest:
-    """Read ``family_dir/manifest.json``."""
-    raw = json.loads((family_dir / "manifest.json").read_text(encoding="utf-8"))
+    """Read ``family_dir/manifest.yaml`` (raises ManifestError if it is invalid)."""
+    manifest = load_manifest(family_dir / "manifest.yaml")
     return ModelManifest(
-        name=raw["name"],
-        version=str(raw["version"]),
-        vendor=raw["vendor"],
-        regulatory_status=raw["regulatory_status"],
-        modalities=tuple(raw["modalities"]),
-        output_labels={out["name"]: tuple(out["labels"]) for out in raw["outputs"]},
+        name=manifest.name,
+        version=manifest.version,
+        vendor=manifest.vendor,
+        regulatory_status=manifest.regulatory.status.value,
+        modalities=tuple(manifest.match.modalities),
+        output_labels={out.tensor: tuple(out.labels) for out in manifest.outputs},
     )
 
 
 def shipped_manifests(source: Path | None = None) -> list[ModelManifest]:
     """Return the manifests of every shipped model family."""
     root = source or model_repository_source()
-    return [read_manifest(path.parent) for path in sorted(root.glob("*/manifest.json"))]
+    return [read_manifest(path.parent) for path in sorted(root.glob("*/manifest.yaml"))]

@@ -77,8 +77,12 @@ class LocalTriton:
         ports: TritonPorts | None = None,
         env_dir: Path | None = None,
         log_file: Path | None = None,
+        explicit_model_control: bool = False,
     ) -> None:
         self.model_repository = model_repository
+        # Explicit model control: every model is loaded at start, and `radbridge models add`
+        # can load or reload one later through the repository API without a restart.
+        self.explicit_model_control = explicit_model_control
         self.workdir = workdir
         self.ports = ports or TritonPorts()
         self.env_dir = env_dir or default_env_dir()
@@ -126,6 +130,11 @@ class LocalTriton:
             f"--exit-timeout-secs={_EXIT_TIMEOUT_S}",
             "--strict-readiness=true",
             "--log-verbose=0",
+            *(
+                ["--model-control-mode=explicit", "--load-model=*"]
+                if self.explicit_model_control
+                else []
+            ),
         ]
 
     def start(self) -> None:

@@ -7,9 +7,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.auth import access_cache
 from services.auth.passwords import verify_secret
 from services.auth.principal import Principal, TenantScope, scope_kind
 from services.auth.tokens import TokenClaims, issue_access_token, verify_access_token
+from services.kit.clock import utc_now
 from services.kit.errors import Forbidden, Unauthorized
 from services.kit.ids import new_id
 from services.kit.settings import CoreSettings
@@ -60,8 +62,24 @@ def client_credentials_grant(
 
 
 def principal_from_token(session: Session, settings: CoreSettings, token: str) -> Principal:
-    """Verify a bearer token and re-read the account, so revoked roles take effect at once."""
+    """Verify a bearer token and return its account as it is now (revocations count at once).
+
+    The account is re-read only when the access epoch moved since it was cached (see
+    ``access_cache``); otherwise the request costs one primary-key read of that counter.
+    """
+    key = access_cache.token_key(session, token)
+    epoch = access_cache.epoch(session)  # before the account: a change in between re-reads
+    cached = access_cache.PRINCIPALS.get(key, epoch=epoch, now=utc_now().timestamp())
+    if cached is not None:
+        return cached
     claims = verify_access_token(settings, token)
+    principal = _load_principal(session, claims)
+    expires = None if claims.expires_at is None else claims.expires_at + settings.auth.leeway_s
+    access_cache.PRINCIPALS.put(key, principal, epoch=epoch, expires_at=expires)
+    return principal
+
+
+def _load_principal(session: Session, claims: TokenClaims) -> Principal:
     gone = Unauthorized("This account no longer exists or is disabled; sign in again.")
     if claims.kind == "client":
         client = session.scalar(select(ApiClient).where(ApiClient.client_id == claims.subject))
@@ -91,6 +109,15 @@ def principal_from_token(session: Session, settings: CoreSettings, token: str) -
     )
 
 
+def clinics_read_by(session: Session, *, reader_org_id: uuid.UUID) -> frozenset[uuid.UUID]:
+    """Return the clinics a hospital reads for (cached while the access epoch holds)."""
+    return access_cache.clinics_read_by(
+        session,
+        reader_org_id=reader_org_id,
+        load=lambda: tenant_service.clinics_read_by(session, reader_org_id=reader_org_id),
+    )
+
+
 def resolve_scope(session: Session, principal: Principal) -> TenantScope:
     """Return what patient data the principal may see; the single place visibility is decided."""
     kind = scope_kind(principal)
@@ -99,7 +126,7 @@ def resolve_scope(session: Session, principal: Principal) -> TenantScope:
     if kind == "admin":
         return TenantScope(tenant_id=principal.tenant_id, organization_ids=None)
     if kind == "reader":
-        clinics = tenant_service.clinics_read_by(session, reader_org_id=principal.organization_id)
+        clinics = clinics_read_by(session, reader_org_id=principal.organization_id)
         return TenantScope(
             tenant_id=principal.tenant_id,
             organization_ids=frozenset([principal.organization_id, *clinics]),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,8 @@ class TokenClaims:
     organization_id: uuid.UUID | None
     roles: frozenset[str]
     token_id: str
+    # Unix seconds ("exp"), known once a token is verified; not part of who the bearer is.
+    expires_at: int | None = field(default=None, compare=False)
 
 
 def _key_path(settings: CoreSettings) -> Path:
@@ -114,6 +116,7 @@ def verify_access_token(settings: CoreSettings, token: str) -> TokenClaims:
             organization_id=_optional_uuid(claims.get("org")),
             roles=frozenset(str(r) for r in claims.get("roles", [])),
             token_id=str(claims.get("jti", "")),
+            expires_at=int(claims["exp"]),
         )
     except (JoseError, ValueError, KeyError, TypeError) as exc:
         raise invalid from exc

@@ -124,6 +124,21 @@ def bench_worklist(
             wb.drop_database(url)
 
 
+@bench.command("report-pdf")
+def bench_report_pdf(runs: int = 15) -> None:
+    """Render and sign a two-page Chinese report with one key image; print medians."""
+    from services.cli import bench_report
+
+    result = bench_report.run(runs)
+    verdict = "ok" if result.total_ms <= result.target_ms else "OVER TARGET"
+    typer.echo(
+        f"signed {result.pages}-page report + key image, median of {result.runs}: "
+        f"{result.total_ms:.0f} ms (render {result.render_ms:.0f} + sign {result.sign_ms:.0f}); "
+        f"target <= {result.target_ms:.0f} ms: {verdict}"
+    )
+    typer.echo(f"baseline one-page render {result.baseline_ms:.0f} ms; ratio {result.ratio:.1f}x")
+
+
 def _plug_in() -> None:
     for entry in entry_points(group="radbridge.cli"):
         register = entry.load()

@@ -2,10 +2,13 @@
 
 Creates its own database, seeds tenants/organizations/radiologists through the ORM and the bulk
 (studies, worklist items) with ``generate_series`` SQL, then measures through the real API
-(FastAPI TestClient, bearer tokens, role re-read per request): first-page p50/p99 of filtered
-worklists for random tenants, claim p99, and first-page p99 under a concurrent write load
-against idle (alternating rounds); and the raw psycopg p99 of the very same SQL. Prints ratios
-and EXPLAIN (ANALYZE, BUFFERS) plans. Never asserted on timings: this is a measuring tool.
+(FastAPI TestClient, bearer tokens, roles checked against the access epoch per request):
+first-page p50/p99 of filtered worklists for random tenants, claim p99, and first-page p99
+under a concurrent write load against idle (alternating rounds); and the raw psycopg p99 of the
+very same SQL. Also the CPU time of this process per idle API request (client and server side
+together): on a shared 2-core host it is steadier than wall-clock percentiles (QUALITY.md 2.1).
+Prints ratios and EXPLAIN (ANALYZE, BUFFERS) plans. Never asserted on timings: this is a
+measuring tool.
 """
 
 from __future__ import annotations
@@ -305,9 +308,12 @@ def _measure(
         sql: list[float] = []
         idle: list[float] = []
         load: list[float] = []
+        cpu_s = 0.0
         for _ in range(rounds):  # A B A B: raw SQL, API idle, API under write load
             sql += _timed(n, raw_call)
+            cpu_start = time.process_time()
             idle_run = _timed(n, api_call)
+            cpu_s += time.process_time() - cpu_start
             api += idle_run
             idle.append(_percentile(idle_run, 0.99))
             writer = _Writer(url, write_rate)
@@ -321,6 +327,7 @@ def _measure(
     f["sql_first_page_p50_ms"] = statistics.median(sql)
     f["sql_first_page_p99_ms"] = _percentile(sql, 0.99)
     f["api_over_sql_p99"] = f["api_first_page_p99_ms"] / f["sql_first_page_p99_ms"]
+    f["api_cpu_ms_per_request"] = cpu_s * 1000 / (n * rounds)
     f["claim_p50_ms"] = statistics.median(claims)
     f["claim_p99_ms"] = _percentile(claims, 0.99)
     f["idle_p99_ms"] = statistics.median(idle)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -56,6 +57,15 @@ def _http_ok(url: str, auth: tuple[str, str] | None = None) -> Callable[[], bool
     return lambda: httpx.get(url, auth=auth, timeout=2).status_code == 200
 
 
+def _tcp_open(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with socket.socket() as sock:
+            sock.settimeout(1)
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    return check
+
+
 def _start_all(settings: CoreSettings, supervisor: Supervisor) -> None:
     o, t = settings.orthanc, settings.triton
     if o.manage_locally:
@@ -69,6 +79,9 @@ def _start_all(settings: CoreSettings, supervisor: Supervisor) -> None:
     supervisor.start("watcher", radbridge_argv("watch"))
     supervisor.start("api", radbridge_argv("api"))
     supervisor.start("gateway", radbridge_argv("gateway"))
+    if settings.gateway.dicom_scp:  # modalities C-STORE to the gateway, never to Orthanc
+        supervisor.start("dicom", radbridge_argv("gateway", "dicom"))
+        _wait("DICOM SCP", _tcp_open(settings.orthanc.dicom_port), supervisor)
     _wait("API", _http_ok(f"{settings.api.public_url}/healthz"), supervisor)
     _wait("gateway", _http_ok(f"{settings.gateway_url}/healthz"), supervisor)
 

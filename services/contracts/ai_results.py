@@ -23,3 +23,19 @@ def is_ai_result_series(modality: str, series_description: str) -> bool:
         modality.strip().upper() in AI_RESULT_MODALITIES
         and series_description.strip() == AI_RESULT_SERIES_DESCRIPTION
     )
+
+
+# The signed report is stored back into its study too (DICOM SR and Encapsulated PDF); those
+# series are RadBridge's output as well, and ingest leaves them out in the same way.
+REPORT_SERIES_DESCRIPTION = "SIGNED REPORT"
+REPORT_MODALITIES = frozenset({"SR", "DOC"})
+
+
+def is_radbridge_output_series(modality: str, series_description: str) -> bool:
+    """Return whether a series was written by RadBridge itself (AI results or the report)."""
+    if is_ai_result_series(modality, series_description):
+        return True
+    return (
+        modality.strip().upper() in REPORT_MODALITIES
+        and series_description.strip() == REPORT_SERIES_DESCRIPTION
+    )

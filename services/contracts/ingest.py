@@ -15,6 +15,11 @@ class SeriesFacts:
     body_part: str = ""
     description: str = ""
     instance_count: int = 0
+    # Routing facts for model manifests (first instance's tags); empty when unknown.
+    sop_class_uid: str = ""
+    view_position: str = ""
+    orientation: str = ""  # "axial" | "coronal" | "sagittal" from ImageOrientationPatient
+    slice_thickness: float | None = None
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,13 @@ class StudyFacts:
     study_date: str
     description: str
     series: tuple[SeriesFacts, ...] = field(default_factory=tuple)
+    # Patient type and urgency sources (services/domain/patient_type.py); empty when unknown:
+    # a value from the order or upload, Patient's Current Location (0038,0300), Admission ID
+    # (0038,0010) and Requested Procedure Priority (0040,1003).
+    patient_type: str = ""
+    patient_location: str = ""
+    admission_id: str = ""
+    requested_priority: str = ""
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -41,3 +53,8 @@ class StudyFacts:
     def instance_count(self) -> int:
         """Return the number of instances over all series."""
         return sum(s.instance_count for s in self.series)
+
+
+# Character sets a DICOM node may be declared to really send (old devices label GBK bytes as
+# ISO_IR 100): the gateway relabels such files before Orthanc decodes them.
+CHARACTER_SET_OVERRIDES = frozenset({"GB18030", "GBK", "ISO_IR 192"})

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from services.audit import service as audit
 from services.contracts.task_names import DELIVER_REPORT, QUEUE_DELIVERY
-from services.delivery import policy, repository
+from services.delivery import policy, repository, secrets
 from services.delivery.channels.base import Job, Outcome
 from services.delivery.channels.registry import SENDERS
 from services.delivery.guard import UnsafeDestination
@@ -83,6 +83,11 @@ def claim(
     except (ObjectIntegrityError, KeyError) as exc:  # missing or altered: never send it
         _give_up(session, delivery, f"The signed PDF could not be loaded safely: {exc}")
         return None
+    try:
+        secret = secrets.unseal(core, channel.id, channel.secret)
+    except secrets.SecretUnreadable as exc:
+        _give_up(session, delivery, str(exc))
+        return None
     delivery.status, delivery.lease_until = SENDING, now + timedelta(seconds=settings.lease_s)
     delivery.attempts += 1
     return Job(
@@ -90,7 +95,7 @@ def claim(
         attempt=repository.attempt_count(session, delivery.id) + 1,
         kind=channel.kind,
         config=dict(channel.config),
-        secret=channel.secret,
+        secret=secret,
         study_id=delivery.study_id,
         report_id=report.id,
         pdf_sha256=report.pdf_sha256 or "",

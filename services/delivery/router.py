@@ -14,6 +14,7 @@ from services.delivery.schemas import ChannelCreate, ChannelRead, DeliveryRead
 from services.delivery.settings import DeliverySettings, get_delivery_settings
 from services.domain.roles import CLINICAL_ROLES, READER_ROLES, Role
 from services.kit.http import DbSession
+from services.kit.http import Settings as CoreSettingsDep
 from services.study import service as study_service
 
 channels_router = APIRouter(
@@ -29,11 +30,16 @@ Settings = Annotated[DeliverySettings, Depends(get_delivery_settings)]
 
 @channels_router.post("", response_model=ChannelRead, status_code=status.HTTP_201_CREATED)
 def create_channel(
-    session: DbSession, settings: Settings, principal: Admin, org_id: uuid.UUID, body: ChannelCreate
+    session: DbSession,
+    settings: Settings,
+    core: CoreSettingsDep,
+    principal: Admin,
+    org_id: uuid.UUID,
+    body: ChannelCreate,
 ) -> ChannelRead:
     """Configure a delivery channel for an organization (consortium admins)."""
     channel = service.create_channel(
-        session, settings, principal=principal, org_id=org_id, body=body
+        session, settings, core, principal=principal, org_id=org_id, body=body
     )
     return service.channel_read(channel)
 

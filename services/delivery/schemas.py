@@ -50,7 +50,7 @@ class FhirChannel(_Channel):
 
     kind: Literal["fhir"]
     base_url: Url
-    bearer_token: SecretStr | None = None
+    bearer_token: SecretStr | None = Field(default=None, max_length=1024)
 
 
 class WebhookChannel(_Channel):
@@ -58,7 +58,9 @@ class WebhookChannel(_Channel):
 
     kind: Literal["webhook"]
     url: Url
-    secret: SecretStr = Field(description="HMAC-SHA256 key, at least 16 characters")
+    secret: SecretStr = Field(
+        description="HMAC-SHA256 key, at least 16 characters", min_length=16, max_length=256
+    )
 
 
 class EmailChannel(_Channel):

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from services.audit import service as audit
 from services.auth.principal import Principal
 from services.contracts.task_names import DELIVER_REPORT, QUEUE_DELIVERY
-from services.delivery import guard, repository
+from services.delivery import guard, repository, secrets
 from services.delivery.exceptions import (
     ChannelNotFound,
     DeliveryInProgress,
@@ -29,6 +29,7 @@ from services.delivery.schemas import (
 from services.delivery.settings import DeliverySettings
 from services.kit.clock import utc_now
 from services.kit.db import enqueue
+from services.kit.settings import CoreSettings
 from services.models import Delivery, DeliveryAttempt, DeliveryChannel, Report, Study
 from services.report import service as report_service
 
@@ -78,6 +79,7 @@ def channel_read(channel: DeliveryChannel) -> ChannelRead:
 def create_channel(
     session: Session,
     settings: DeliverySettings,
+    core: CoreSettings,
     *,
     principal: Principal,
     org_id: uuid.UUID,
@@ -98,10 +100,11 @@ def create_channel(
         kind=body.kind,
         name=body.name or body.kind,
         config=config,
-        secret=secret,
     )
     session.add(channel)
     session.flush()
+    if secret is not None:  # sealed under a key bound to the channel's id
+        channel.secret = secrets.seal(core, channel.id, secret)
     audit.record(
         session,
         actor=principal.actor,
@@ -199,8 +202,8 @@ def resend(
     channel = repository.channel(session, tenant_id=study.tenant_id, channel_id=channel_id)
     if channel is None or channel.organization_id != study.organization_id or not channel.active:
         raise ChannelNotFound("No active delivery channel with this id for the study's clinic.")
-    report = report_service.latest(session, study_id=study.id)
-    if report is None or report.status == "DRAFT" or not report.pdf_key:
+    report = report_service.latest_signed(session, study_id=study.id)
+    if report is None or not report.pdf_key:
         raise DeliveryNotReady("The report is not signed and rendered yet; nothing to send.")
     delivery = repository.delivery_for(session, report_id=report.id, channel_id=channel.id)
     if delivery is None:

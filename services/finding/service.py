@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.domain.priority import Severity, WorstFinding
+from services.model_registry import service as model_registry
 from services.models import AiFinding, InferenceJob
 
 _SEVERITY_RANK = {Severity.NORMAL: 0, Severity.SIGNIFICANT: 1, Severity.CRITICAL: 2}
@@ -55,10 +56,29 @@ def record(session: Session, *, job: InferenceJob, findings: Sequence[FindingInp
     return added
 
 
-def of_study(session: Session, study_id: uuid.UUID) -> list[AiFinding]:
-    """Return a study's findings, most severe first."""
-    rows = session.scalars(select(AiFinding).where(AiFinding.study_id == study_id))
+def of_study(
+    session: Session, study_id: uuid.UUID, *, include_shadow: bool = False
+) -> list[AiFinding]:
+    """Return a study's findings, most severe first.
+
+    Findings of shadow runs (a model version under evaluation) are left out unless asked
+    for: readers, the worklist priority and reports never see them.
+    """
+    stmt = select(AiFinding).where(AiFinding.study_id == study_id)
+    if not include_shadow:
+        stmt = stmt.join(InferenceJob, InferenceJob.id == AiFinding.job_id).where(
+            InferenceJob.shadow.is_(False)
+        )
+    rows = session.scalars(stmt)
     return sorted(rows, key=lambda f: (-_SEVERITY_RANK[Severity(f.severity)], -f.score))
+
+
+def notices(
+    session: Session, findings: Sequence[AiFinding]
+) -> dict[tuple[str, str], dict[str, str]]:
+    """Return the "AI-assisted, for reference" wording, with regulatory status, per version."""
+    keys = {(f.model_name, f.model_version) for f in findings}
+    return model_registry.notices(session, keys)
 
 
 def worst(session: Session, study_id: uuid.UUID) -> WorstFinding | None:

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from services.contracts.task_names import QUEUE_INFERENCE, RUN_INFERENCE
-from services.domain.routing import ModelRoute
+from services.domain.model_matching import JobPlan
 from services.kit.clock import utc_now
 from services.kit.db import enqueue
 from services.models import InferenceJob, Study
@@ -31,26 +31,32 @@ class ClaimedJob:
     model_name: str
     model_version: str
     attempt: int
+    input_series_uid: str | None = None  # chosen by routing; None: pick by modality
+    shadow: bool = False
 
 
-def create_jobs(
-    session: Session, *, study: Study, routes: Sequence[ModelRoute]
-) -> list[InferenceJob]:
-    """Create one QUEUED job per route that does not exist yet, and queue it after commit."""
+def create_jobs(session: Session, *, study: Study, plans: Sequence[JobPlan]) -> list[InferenceJob]:
+    """Create one QUEUED job per planned model version not run yet; queue it after commit.
+
+    Each job runs, retries and fails on its own, on the series routing chose for it.
+    """
     existing = {
         (j.model_name, j.model_version)
         for j in session.scalars(select(InferenceJob).where(InferenceJob.study_id == study.id))
     }
     created = []
-    for route in routes:
-        if (route.name, route.version) in existing:
+    for plan in plans:
+        if (plan.name, plan.version) in existing:
             continue
         job = InferenceJob(
             tenant_id=study.tenant_id,
             study_id=study.id,
-            model_name=route.name,
-            model_version=route.version,
+            model_name=plan.name,
+            model_version=plan.version,
             status="QUEUED",
+            input_series_uid=plan.series_instance_uid,
+            input_modality=plan.modality or None,
+            shadow=plan.shadow,
         )
         session.add(job)
         session.flush()
@@ -91,6 +97,8 @@ def claim(session: Session, *, job_id: uuid.UUID, lease_s: int) -> ClaimedJob | 
         model_name=job.model_name,
         model_version=job.model_version,
         attempt=job.attempts,
+        input_series_uid=job.input_series_uid,
+        shadow=job.shadow,
     )
 
 
@@ -110,8 +118,12 @@ def mark_succeeded(
     infer_ms: int,
     input_series_uid: str | None,
     result_sr_uid: str | None = None,
+    input_stats: dict[str, float] | None = None,
 ) -> None:
-    """Record a finished run (and the SOP Instance UID of the SR it wrote back, if any)."""
+    """Record a finished run (and the SOP Instance UID of the SR it wrote back, if any).
+
+    ``input_stats`` (mean, std, percentiles of the tensor sent) feed the drift monitor.
+    """
     job.status = "SUCCEEDED"
     job.finished_at = utc_now()
     job.lease_until = None
@@ -119,6 +131,8 @@ def mark_succeeded(
     job.infer_ms = infer_ms
     job.input_series_uid = input_series_uid
     job.result_sr_uid = result_sr_uid
+    if input_stats is not None:
+        job.input_stats = input_stats
 
 
 def mark_failed(*, job: InferenceJob, reason: str) -> None:

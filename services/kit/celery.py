@@ -37,7 +37,16 @@ def _filesystem_transport(state_dir: Path) -> tuple[str, dict[str, Any]]:
 def create_celery(settings: CoreSettings) -> Celery:
     """Build the Celery app for ``settings`` (broker, reliability options, beat schedule)."""
     # Gateway task modules are named, not imported (the core never imports gateway code).
-    app = Celery("radbridge", include=["gateway.archive.tasks", "gateway.dicomweb.tasks"])
+    app = Celery(
+        "radbridge",
+        include=[
+            "gateway.archive.tasks",
+            "gateway.dicomweb.tasks",
+            "gateway.export.tasks",
+            "gateway.ingest.tasks",
+            "gateway.report_objects.tasks",
+        ],
+    )
     if settings.broker.url:
         url, options = (
             settings.broker.url,
@@ -71,6 +80,15 @@ def create_celery(settings: CoreSettings) -> Celery:
             "release-expired-locks": {"task": "worklist.release_expired_locks", "schedule": 30.0},
             "escalate-sla": {"task": "worklist.escalate_sla", "schedule": 60.0},
             "sweep-deliveries": {"task": "services.delivery.sweep", "schedule": 60.0},
+            "escalate-critical": {"task": "services.critical.escalate", "schedule": 60.0},
+            "gateway-reconcile": {
+                "task": "gateway.reconcile",
+                "schedule": settings.gateway.reconcile_interval_s,
+            },
+            "gateway-purge-expired": {
+                "task": "gateway.purge_expired_studies",
+                "schedule": settings.gateway.purge_interval_s,
+            },
         },
     )
     return app
@@ -96,9 +114,12 @@ def task(
     """Register a task by explicit name; transient errors in ``retry_on`` retry with backoff."""
 
     def decorate(fn: F) -> F:
+        # Routed by name (task_routes), so beat, retries and send_task all use the same queue.
+        routes = dict(celery_app.conf.task_routes or {})
+        routes[name] = {"queue": queue}
+        celery_app.conf.task_routes = routes
         registered = celery_app.task(
             name=name,
-            queue=queue,
             autoretry_for=retry_on,
             retry_backoff=2,
             retry_backoff_max=120,

@@ -86,6 +86,18 @@ class GatewaySettings(BaseModel):
     port: int = 8081
     public_url: str = "http://127.0.0.1:8081"
     watch_interval_s: float = 1.0
+    upload_max_bytes: int = 4 * 1024**3  # one resumable upload (file or zip); 413 above it
+    upload_idle_timeout_s: float = 30.0  # a PATCH body that stalls this long is cut off
+    upload_batch_ttl_h: float = 72.0  # an upload batch idle this long goes to quarantine
+    # The gateway's DICOM SCP (C-STORE/C-ECHO from registered nodes) on orthanc.dicom_port;
+    # Orthanc's own DICOM server is then off and instances reach it over loopback REST.
+    dicom_scp: bool = True
+    dicom_host: str = "0.0.0.0"  # modalities connect from the clinic network
+    dicom_check_host: bool = False  # also require the node's registered host (production)
+    dicom_max_associations: int = 16
+    reconcile_interval_s: float = 300.0  # beat: Orthanc vs database reconciliation
+    reconcile_stuck_after_s: int = 1800  # work older than this with no progress is re-started
+    purge_interval_s: float = 3600.0  # beat: retention purge of archived studies
 
 
 class ApiSettings(BaseModel):
@@ -102,6 +114,12 @@ class ArchiveSettings(BaseModel):
 
     enabled: bool = True
     retention_days: int = 15 * 365
+
+
+class DeidSettings(BaseModel):
+    """De-identified exports: each consortium's pseudonym key is derived from this secret."""
+
+    secret: SecretStr = SecretStr("change-me-local-development-deidentification-secret")
 
 
 class ModelRouteSettings(BaseModel):
@@ -145,9 +163,12 @@ class CoreSettings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
+    deid: DeidSettings = Field(default_factory=DeidSettings)
     ai_models: list[ModelRouteSettings] = Field(default_factory=_default_models)
     job_lease_s: int = 300
     job_max_attempts: int = 5
+    # The cloud-film link printed as a QR code on reports; "{study_uid}" is filled in. Empty: none.
+    cloud_film_url: str = ""
 
     @property
     def database_url(self) -> str:

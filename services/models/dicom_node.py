@@ -27,4 +27,7 @@ class DicomNode(Base):
     port: Mapped[int] = mapped_column(Integer)
     description: Mapped[str] = mapped_column(String(200), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Old devices send GBK bytes labelled ISO_IR 100 (or unlabelled): e.g. "GB18030" here makes
+    # the gateway relabel them before Orthanc decodes the names. Empty: trust the label.
+    character_set_override: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.clock import utc_now
@@ -38,5 +39,10 @@ class InferenceJob(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     infer_ms: Mapped[int | None] = mapped_column(Integer)
+    # Model registry: a shadow run's findings are stored but never shown to readers; the
+    # input's modality and pixel statistics feed the drift monitor.
+    shadow: Mapped[bool] = mapped_column(Boolean, default=False)
+    input_modality: Mapped[str | None] = mapped_column(String(16))
+    input_stats: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)

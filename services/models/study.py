@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.clock import utc_now
@@ -46,6 +46,8 @@ class Study(Base):
     calling_ae_title: Mapped[str] = mapped_column(String(16), default="")
     status: Mapped[str] = mapped_column(String(16), default="RECEIVED")
     ai_status: Mapped[str] = mapped_column(String(16), default="NONE")
+    # Why the AI status is what it is when no model ran (e.g. AI_SKIPPED: no subscribed model).
+    ai_status_reason: Mapped[str] = mapped_column(String(300), default="")
     instance_count: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now, onupdate=utc_now)
@@ -66,3 +68,8 @@ class Series(Base):
     body_part: Mapped[str] = mapped_column(String(64), default="")
     description: Mapped[str] = mapped_column(String(200), default="")
     instance_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Routing facts (model manifests match on them); empty/None when the gateway did not say.
+    sop_class_uid: Mapped[str] = mapped_column(String(64), default="")
+    view_position: Mapped[str] = mapped_column(String(16), default="")
+    orientation: Mapped[str] = mapped_column(String(16), default="")  # axial|coronal|sagittal
+    slice_thickness: Mapped[float | None] = mapped_column(Float)

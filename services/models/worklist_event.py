@@ -21,7 +21,11 @@ class WorklistEvent(Base):
     """One change of one worklist item, for the reading hospital's live feed."""
 
     __tablename__ = "worklist_event"
-    __table_args__ = (Index("ix_worklist_event_created_at", "created_at"),)
+    __table_args__ = (
+        Index("ix_worklist_event_created_at", "created_at"),
+        # Replay for a reconnecting listener (Last-Event-ID): one hospital's events after an id.
+        Index("ix_worklist_event_reader", "tenant_id", "reader_org_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True

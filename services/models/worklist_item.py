@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.kit.clock import utc_now
@@ -49,6 +49,9 @@ class WorklistItem(Base):
     sla_category: Mapped[str] = mapped_column(String(32), default="")
     escalated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     breached_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A critical value: a critical AI finding ("ai") or one a reader declared ("report").
+    critical: Mapped[bool] = mapped_column(Boolean, default=False)
+    critical_source: Mapped[str] = mapped_column(String(16), default="")
     # Study facts copied for filtering, searching and listing without a join.
     modality: Mapped[str] = mapped_column(String(32), default="")
     body_part: Mapped[str] = mapped_column(String(64), default="")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.models import QuarantineItem
 
-OPEN_STATUSES = ("HELD", "RELEASING", "RELEASE_FAILED")
+OPEN_STATUSES = ("HELD", "RELEASING", "RELEASE_FAILED", "DELETING")
 
 
 def list_open(session: Session, tenant_id: uuid.UUID, *, limit: int) -> list[QuarantineItem]:

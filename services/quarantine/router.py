@@ -6,7 +6,7 @@ import uuid
 from functools import lru_cache
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 
 from services.auth.dependencies import require_roles
 from services.auth.principal import Principal
@@ -16,7 +16,7 @@ from services.kit.settings import get_settings
 from services.kit.storage import ObjectStore, build_object_store
 from services.models import QuarantineItem
 from services.quarantine import service
-from services.quarantine.schemas import QuarantineItemRead
+from services.quarantine.schemas import QuarantineItemRead, ReleaseRequest
 
 router = APIRouter(prefix="/api/v1/quarantine", tags=["quarantine"])
 Admin = Annotated[Principal, Depends(require_roles(Role.CONSORTIUM_ADMIN))]
@@ -61,10 +61,19 @@ def list_items(
 
 
 @router.post("/{item_id}/release", response_model=QuarantineItemRead, status_code=202)
-def release(session: DbSession, principal: Admin, item_id: uuid.UUID) -> QuarantineItemRead:
-    """Re-submit the stored file through the gateway's checks (done by a gateway task)."""
+def release(
+    session: DbSession,
+    principal: Admin,
+    item_id: uuid.UUID,
+    body: Annotated[ReleaseRequest | None, Body()] = None,
+) -> QuarantineItemRead:
+    """Release an item through a gateway task: a file is re-checked, a held study registered."""
     item = service.request_release(
-        session, actor=principal.actor, tenant_id=_tenant(principal), item_id=item_id
+        session,
+        actor=principal.actor,
+        tenant_id=_tenant(principal),
+        item_id=item_id,
+        organization_id=body.organization_id if body else None,
     )
     return _read(item)
 
@@ -73,7 +82,7 @@ def release(session: DbSession, principal: Admin, item_id: uuid.UUID) -> Quarant
 def delete(
     session: DbSession, principal: Admin, store: Store, item_id: uuid.UUID
 ) -> QuarantineItemRead:
-    """Delete a quarantined item and its stored file."""
+    """Delete a quarantined item's file, or its held study (study level, by a gateway task)."""
     item = service.delete(
         session,
         actor=principal.actor,

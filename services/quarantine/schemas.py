@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class QuarantineItemRead(BaseModel):
@@ -22,3 +22,13 @@ class QuarantineItemRead(BaseModel):
     has_file: bool
     status: str
     created_at: datetime
+
+
+class ReleaseRequest(BaseModel):
+    """Optional release details: the clinic a held study belongs to, when nobody is known."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organization_id: uuid.UUID | None = Field(
+        default=None, description="Clinic of this consortium that sent the held study."
+    )

@@ -8,12 +8,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.audit import service as audit
-from services.contracts.task_names import RELEASE_QUARANTINED
+from services.contracts.task_names import (
+    DELETE_HELD_STUDY,
+    RELEASE_HELD_STUDY,
+    RELEASE_QUARANTINED,
+)
 from services.kit.db import enqueue
-from services.kit.errors import Conflict, NotFound
+from services.kit.errors import Conflict, InvalidInput, NotFound
 from services.kit.storage import ObjectStore
-from services.models import QuarantineItem
+from services.models import Organization, QuarantineItem
 from services.quarantine import repository
+
+# An Orthanc study under one of these is not registered by the change feed.
+HOLDING_STATUSES = ("HELD", "RELEASE_FAILED", "DELETING")
 
 
 def hold(  # noqa: PLR0913 - each field is a distinct fact about the rejected object
@@ -54,9 +61,9 @@ def hold(  # noqa: PLR0913 - each field is a distinct fact about the rejected ob
 
 
 def held_for_orthanc_study(session: Session, orthanc_id: str) -> QuarantineItem | None:
-    """Return the held item for an Orthanc study, so replays do not quarantine twice."""
+    """Return the item holding an Orthanc study, so replays do not quarantine twice."""
     stmt = select(QuarantineItem).where(
-        QuarantineItem.orthanc_id == orthanc_id, QuarantineItem.status == "HELD"
+        QuarantineItem.orthanc_id == orthanc_id, QuarantineItem.status.in_(HOLDING_STATUSES)
     )
     return session.scalars(stmt.limit(1)).first()
 
@@ -91,19 +98,27 @@ def _open_item(session: Session, tenant_id: uuid.UUID, item_id: uuid.UUID) -> Qu
 
 
 def request_release(
-    session: Session, *, actor: str, tenant_id: uuid.UUID, item_id: uuid.UUID
+    session: Session,
+    *,
+    actor: str,
+    tenant_id: uuid.UUID,
+    item_id: uuid.UUID,
+    organization_id: uuid.UUID | None = None,
 ) -> QuarantineItem:
-    """Ask the gateway to re-submit the stored bytes through its checks (a task, after commit).
+    """Ask the gateway to release an item (a task, after commit); the API never talks to Orthanc.
 
-    The API never talks to Orthanc: the gateway task re-validates the file, stores it for the
-    item's organization and marks the item RELEASED, or RELEASE_FAILED with the reason.
+    A stored file is re-submitted through the gateway's checks. A study held inside the image
+    store is registered for ``organization_id`` (or the clinic already known for it) by the
+    gateway task, which marks the item RELEASED, or RELEASE_FAILED with the reason.
     """
     item = _open_item(session, tenant_id, item_id)
-    if not item.object_key:
-        raise Conflict(
-            "This study is held inside the image store, not as a file; it cannot be "
-            "re-submitted. Ask the clinic to send it again, or delete it."
-        )
+    if item.object_key:
+        task = RELEASE_QUARANTINED
+    elif item.orthanc_id:
+        item.organization_id = _owner_for_release(session, item, organization_id)
+        task = RELEASE_HELD_STUDY
+    else:
+        raise Conflict("This item holds neither a file nor a study; it can only be deleted.")
     item.status = "RELEASING"
     audit.record(
         session,
@@ -113,10 +128,25 @@ def request_release(
         object_id=item.id,
         tenant_id=tenant_id,
         outcome="requested",
-        detail={"reason_code": item.reason_code},
+        detail={"reason_code": item.reason_code, "organization_id": str(item.organization_id)},
     )
-    enqueue(session, RELEASE_QUARANTINED, item_id=str(item.id))
+    enqueue(session, task, item_id=str(item.id))
     return item
+
+
+def _owner_for_release(
+    session: Session, item: QuarantineItem, organization_id: uuid.UUID | None
+) -> uuid.UUID:
+    chosen = organization_id or item.organization_id
+    if chosen is None:
+        raise InvalidInput(
+            "Nobody is known to have sent this study: give the organization_id of the clinic "
+            "it belongs to."
+        )
+    org = session.get(Organization, chosen)
+    if org is None or org.tenant_id != item.tenant_id:
+        raise NotFound("No such organization in your consortium.")
+    return org.id
 
 
 def delete(
@@ -127,11 +157,19 @@ def delete(
     item_id: uuid.UUID,
     store: ObjectStore,
 ) -> QuarantineItem:
-    """Delete a quarantined item and its stored object; the record stays, marked DELETED."""
+    """Delete a quarantined item's file or held study; the record stays, marked DELETED.
+
+    A study held inside the image store is removed by a gateway task (status DELETING until
+    it is gone), at study level only: never the patient, who may have other studies.
+    """
     item = _open_item(session, tenant_id, item_id)
     if item.object_key:
         store.delete(item.object_key)
-    item.status = "DELETED"
+    if item.orthanc_id:
+        item.status = "DELETING"
+        enqueue(session, DELETE_HELD_STUDY, item_id=str(item.id))
+    else:
+        item.status = "DELETED"
     audit.record(
         session,
         actor=actor,
@@ -139,6 +177,7 @@ def delete(
         object_type="quarantine_item",
         object_id=item.id,
         tenant_id=tenant_id,
+        outcome="requested" if item.orthanc_id else "success",
         detail={"reason_code": item.reason_code, "had_object": bool(item.object_key)},
     )
     return item
@@ -162,4 +201,26 @@ def settle_release(session: Session, *, item: QuarantineItem, ok: bool, reason: 
         tenant_id=item.tenant_id,
         outcome="success" if ok else "failure",
         detail={"reason": reason[:300]},
+    )
+
+
+def claim_held_study(session: Session, item_id: uuid.UUID, status: str) -> QuarantineItem | None:
+    """Return an Orthanc-held item locked, if it still awaits ``status``'s task; else None."""
+    item = repository.get_unscoped(session, item_id)
+    if item is None or item.status != status or not item.orthanc_id:
+        return None
+    return item
+
+
+def settle_delete(session: Session, *, item: QuarantineItem, found: bool) -> None:
+    """Record that a held study was removed from the image store (or was already gone)."""
+    item.status = "DELETED"
+    audit.record(
+        session,
+        actor="system:gateway",
+        action="quarantine.delete",
+        object_type="quarantine_item",
+        object_id=item.id,
+        tenant_id=item.tenant_id,
+        detail={"orthanc_study_deleted": found, "level": "study"},
     )

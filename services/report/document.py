@@ -20,6 +20,14 @@ class AiFindingLine:
 
 
 @dataclass(frozen=True, slots=True)
+class KeyImage:
+    """An image the reader chose to print with the report (JPEG or PNG bytes)."""
+
+    data: bytes
+    caption: str
+
+
+@dataclass(frozen=True, slots=True)
 class ReportDocument:
     """A signed radiology report, ready to render.
 
@@ -47,6 +55,15 @@ class ReportDocument:
     age: str | None = None
     birth_date: date | None = None
     ai_findings: tuple[AiFindingLine, ...] = field(default_factory=tuple)
+    # The reading hospital's letterhead: lines under its name (address, phone) and its logo.
+    letterhead_lines: tuple[str, ...] = ()
+    logo: bytes | None = None
+    # Where the clinic and the patient can see the images online (云胶片): printed as a QR code.
+    images_url: str | None = None
+    key_images: tuple[KeyImage, ...] = ()
+    # Double signing (双签): the senior who reviewed and countersigned, and when (tz-aware).
+    reviewer_name: str = ""
+    reviewed_at: datetime | None = None
 
     def __post_init__(self) -> None:
         if self.language not in LANGUAGES:

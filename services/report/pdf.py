@@ -15,7 +15,6 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
@@ -26,7 +25,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFError, TTFont
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     Flowable,
     HRFlowable,
@@ -38,6 +36,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from services.report import pdf_images, pdf_pages
 from services.report.document import AiFindingLine, Language, ReportDocument
 
 logger = logging.getLogger(__name__)
@@ -78,8 +77,12 @@ _LABEL_TABLE: dict[str, tuple[str, str]] = {
     "impression": ("诊断意见", "Impression"),
     "ai": ("AI 辅助结果", "AI findings"),
     "ai_notice": ("AI辅助，仅供参考", "AI-assisted, for reference"),
+    "key_images": ("关键图像", "Key images"),
+    "images_online": ("扫码查看影像（云胶片）", "Scan to view the images online"),
     "author": ("报告医师", "Radiologist"),
     "signed_at": ("签发时间", "Signed"),
+    "reviewer": ("审核医师", "Reviewed by"),
+    "reviewed_at": ("审核时间", "Reviewed"),
     "report_id": ("报告编号", "Report ID"),
     "page": ("第 {page} 页 / 共 {total} 页", "Page {page} of {total}"),
     "M": ("男", "Male"),
@@ -144,10 +147,16 @@ def render_report_pdf(doc: ReportDocument) -> bytes:
         *_section(labels["findings"], doc.findings, styles),
         *_section(labels["impression"], doc.impression, styles),
         *_ai_section(doc.ai_findings, labels, styles),
+        *pdf_images.key_images(
+            doc.key_images,
+            Paragraph(labels["key_images"], styles["heading"]),
+            styles["note"],
+            _CONTENT_W,
+        ),
         _signature(doc, labels, styles),
     ]
     footer = functools.partial(
-        _draw_footer,
+        pdf_pages.draw_footer,
         font=font.name,
         left=f"{labels['report_id']}{labels['colon']}{doc.report_id}",
         page_format=labels["page"],
@@ -171,7 +180,9 @@ def render_report_pdf(doc: ReportDocument) -> bytes:
     with _RENDER_LOCK:
         template.build(
             story,
-            canvasmaker=functools.partial(_NumberedCanvas, footer=footer, created=doc.signed_at),
+            canvasmaker=functools.partial(
+                pdf_pages.NumberedCanvas, footer=footer, created=doc.signed_at
+            ),
         )
     return buffer.getvalue()
 
@@ -217,6 +228,7 @@ def _styles(font: str, *, cjk_wrap: bool) -> dict[str, ParagraphStyle]:
         "body": body,
         "right": ParagraphStyle("right", parent=body, alignment=TA_RIGHT),
         "note": ParagraphStyle("note", parent=body, fontSize=9, leading=13),
+        "centred": ParagraphStyle("centred", parent=body, fontSize=9, alignment=TA_CENTER),
     }
 
 
@@ -228,8 +240,11 @@ def _text(value: str) -> str:
 def _letterhead(
     doc: ReportDocument, labels: dict[str, str], styles: dict[str, ParagraphStyle]
 ) -> list[Flowable]:
+    head: list[Flowable] = [pdf_images.logo(doc.logo)] if doc.logo else []
+    head.append(Paragraph(_text(doc.hospital_name), styles["hospital"]))
+    head += [Paragraph(_text(line), styles["centred"]) for line in doc.letterhead_lines]
     return [
-        Paragraph(_text(doc.hospital_name), styles["hospital"]),
+        *head,
         HRFlowable(width="100%", thickness=1.2, color=colors.black, spaceAfter=3 * mm),
         Paragraph(labels["title"], styles["title"]),
     ]
@@ -312,69 +327,52 @@ def _ai_section(
     ]
 
 
+def _minute(moment: datetime) -> str:
+    offset = moment.strftime("%z")  # "+0800"; signing times are tz-aware by construction
+    return f"{moment:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:5]})"
+
+
 def _signature(
     doc: ReportDocument, labels: dict[str, str], styles: dict[str, ParagraphStyle]
 ) -> Flowable:
-    offset = doc.signed_at.strftime("%z")  # "+0800"; signed_at is tz-aware by construction
-    signed = f"{doc.signed_at:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:5]})"
     colon = labels["colon"]
-    author = Paragraph(_text(f"{labels['author']}{colon}{doc.author_name}"), styles["body"])
-    time = Paragraph(_text(f"{labels['signed_at']}{colon}{signed}"), styles["right"])
+    signers = [("author", "signed_at", doc.author_name, doc.signed_at)]
+    if doc.reviewer_name and doc.reviewed_at is not None:  # 双签: both names, both times
+        signers.append(("reviewer", "reviewed_at", doc.reviewer_name, doc.reviewed_at))
+    rows = [
+        [
+            Paragraph(_text(f"{labels[who]}{colon}{name}"), styles["body"]),
+            Paragraph(_text(f"{labels[when]}{colon}{_minute(moment)}"), styles["right"]),
+        ]
+        for who, when, name, moment in signers
+    ]
     width = _CONTENT_W
-    line = Table([[author, time]], colWidths=[0.45 * width, 0.55 * width])
+    line = Table(rows, colWidths=[0.45 * width, 0.55 * width])
     line.setStyle(
         TableStyle(
             [
                 ("FONTNAME", (0, 0), (-1, -1), styles["body"].fontName),
-                ("LEFTPADDING", (0, 0), (0, 0), 0),
-                ("RIGHTPADDING", (1, 0), (1, 0), 0),
+                ("LEFTPADDING", (0, 0), (0, -1), 0),
+                ("RIGHTPADDING", (1, 0), (1, -1), 0),
             ]
         )
     )
-    return KeepTogether(
-        [
-            Spacer(1, 8 * mm),
-            HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=1 * mm),
-            line,
-        ]
-    )
-
-
-def _draw_footer(
-    canvas: Any, page: int, total: int, *, font: str, left: str, page_format: str
-) -> None:
-    canvas.saveState()
-    left_x, right_x, y = _MARGIN + 6, _PAGE_W - _MARGIN - 6, _MARGIN
-    canvas.setFont(font, 8.5)
-    canvas.setFillColor(colors.HexColor("#555555"))
-    canvas.setStrokeColor(colors.HexColor("#999999"))
-    canvas.setLineWidth(0.4)
-    canvas.line(left_x, y + 4 * mm, right_x, y + 4 * mm)
-    canvas.drawString(left_x, y, _CONTROL_CHARS.sub("", left))
-    canvas.drawRightString(right_x, y, page_format.format(page=page, total=total))
-    canvas.restoreState()
-
-
-class _NumberedCanvas(Canvas):  # type: ignore[misc]  # reportlab ships no type hints
-    """Defers each page until the end so the footer can say "page N of M"."""
-
-    def __init__(self, *args: Any, footer: Any, created: datetime, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Invariant mode would stamp 2000-01-01; the signing time is both true and reproducible.
-        offset = created.strftime("%z")
-        stamp = f"D:{created:%Y%m%d%H%M%S}{offset[:3]}'{offset[3:5]}'"
-        self.setDateFormatter(lambda *_: stamp)
-        self._footer = footer
-        self._pages: list[dict[str, Any]] = []
-
-    def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._pages)
-        for number, state in enumerate(self._pages, start=1):
-            self.__dict__.update(state)
-            self._footer(self, number, total)
-            super().showPage()
-        super().save()
+    block: list[Flowable] = [
+        Spacer(1, 8 * mm),
+        HRFlowable(width="100%", thickness=0.6, color=colors.black, spaceAfter=1 * mm),
+        line,
+    ]
+    if doc.images_url:
+        qr = Table(
+            [
+                [
+                    pdf_images.qr_code(doc.images_url),
+                    Paragraph(
+                        f"{labels['images_online']}<br/>{_text(doc.images_url)}", styles["note"]
+                    ),
+                ]
+            ]
+        )
+        qr.hAlign = "LEFT"
+        block.append(qr)
+    return KeepTogether(block)

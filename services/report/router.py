@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Depends, Header
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,11 +17,11 @@ from services.kit.http import DbSession, Settings
 from services.kit.settings import CoreSettings
 from services.models import Report
 from services.report import service
-from services.report.exceptions import ReportNotFound
+from services.report.exceptions import DraftRejected, ReportNotFound
 from services.report.interop.export import ReportExport, build_export
 from services.report.interop.fhir_report import build_diagnostic_report
 from services.report.interop.hl7_oru import build_oru
-from services.report.schemas import ReportDraft, ReportRead, VerificationRead
+from services.report.schemas import ReportDraft, ReportRead, SignRequest, VerificationRead
 from services.report.service import verify_signed_report
 from services.report.storage import load_pdf
 from services.study import service as study_service
@@ -32,30 +32,61 @@ Clinical = Annotated[Principal, Depends(require_roles(*CLINICAL_ROLES))]
 
 
 def _read(report: Report) -> ReportRead:
-    return ReportRead.model_validate(report).model_copy(
-        update={"pdf_available": bool(report.pdf_key)}
-    )
+    return ReportRead.of(report)
+
+
+def _etag(report: Report) -> str:
+    return f'"{report.revision}"'
+
+
+def _if_match(header: str | None) -> int | None:
+    if header is None:
+        return None
+    tag = header.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise DraftRejected('If-Match must carry the draft\'s ETag, e.g. If-Match: "3".')
+    return int(tag)
 
 
 @router.get("", response_model=ReportRead)
 def get_report(
     session: DbSession, scope: Scope, principal: Clinical, study_id: uuid.UUID
 ) -> ReportRead:
-    """Return the newest report version; clinics see signed reports only."""
+    """Return the newest report version; clinics see signed versions only."""
     study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
-    report = service.latest(session, study_id=study.id)
     is_reader = principal.has_any(READER_ROLES)
+    report = (service.latest if is_reader else service.latest_signed)(session, study_id=study.id)
     if report is None or (report.status == "DRAFT" and not is_reader):
         raise ReportNotFound("This study has no signed report yet.")
     return _read(report)
 
 
-@router.put("/draft", response_model=ReportRead)
-def save_draft(
-    session: DbSession, scope: Scope, principal: Reader, study_id: uuid.UUID, body: ReportDraft
+@router.get("/draft", response_model=ReportRead)
+def get_draft(
+    session: DbSession, scope: Scope, principal: Reader, study_id: uuid.UUID, response: Response
 ) -> ReportRead:
-    """Create or update the draft; the caller must hold the study's claim."""
+    """Return the open draft with its ETag (send it back as If-Match when saving)."""
     study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
+    report = service.latest(session, study_id=study.id)
+    if report is None or report.status != "DRAFT":
+        raise ReportNotFound("This study has no open draft.")
+    response.headers["ETag"] = _etag(report)
+    return _read(report)
+
+
+@router.put("/draft", response_model=ReportRead)
+def save_draft(  # noqa: PLR0913, PLR0917 - FastAPI parameters
+    session: DbSession,
+    scope: Scope,
+    principal: Reader,
+    study_id: uuid.UUID,
+    body: ReportDraft,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> ReportRead:
+    """Autosave the draft (412 if it changed since the revision in If-Match or the body)."""
+    study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
+    expected = _if_match(if_match)
     report = service.save_draft(
         session,
         principal=principal,
@@ -63,17 +94,28 @@ def save_draft(
         findings=body.findings,
         impression=body.impression,
         language=body.language,
+        values=body.values,
+        expected_revision=expected if expected is not None else body.revision,
     )
+    response.headers["ETag"] = _etag(report)
     return _read(report)
 
 
 @router.post("/sign", response_model=ReportRead)
 def sign(
-    session: DbSession, settings: Settings, scope: Scope, principal: Reader, study_id: uuid.UUID
+    session: DbSession,
+    settings: Settings,
+    scope: Scope,
+    principal: Reader,
+    study_id: uuid.UUID,
+    body: Annotated[SignRequest | None, Body()] = None,
 ) -> ReportRead:
-    """Sign the draft; the PDF is rendered by a worker right after."""
+    """Sign the draft; final at once, or PRELIMINARY until a senior countersigns (双签)."""
     study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
-    return _read(service.sign(session, settings, principal=principal, study=study))
+    reason = body.emergency_reason if body else None
+    return _read(
+        service.sign(session, settings, principal=principal, study=study, emergency_reason=reason)
+    )
 
 
 @router.get("/verification", response_model=VerificationRead)
@@ -82,8 +124,8 @@ def verification(
 ) -> VerificationRead:
     """Verify the signed report: content hash and signature, PDF hash and PAdES signature."""
     study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
-    report = service.latest(session, study_id=study.id)
-    if report is None or report.status == "DRAFT":
+    report = service.latest_signed(session, study_id=study.id)
+    if report is None:
         raise ReportNotFound("This study has no signed report to verify.")
     result = verify_signed_report(session, settings, report=report)
     return VerificationRead.from_result(result)
@@ -97,8 +139,8 @@ def _signed_export(
     study_id: uuid.UUID,
 ) -> ReportExport:
     study = study_service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
-    report = service.latest(session, study_id=study.id)
-    if report is None or report.status == "DRAFT":
+    report = service.latest_signed(session, study_id=study.id)
+    if report is None:
         raise ReportNotFound("This study has no signed report yet.")
     pdf = load_pdf(settings, report) if report.pdf_key else None
     return build_export(session, report, pdf)

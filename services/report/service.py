@@ -2,107 +2,78 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.audit import service as audit
 from services.auth.principal import Principal
-from services.contracts.task_names import QUEUE_DEFAULT, RENDER_REPORT_PDF
-from services.domain.study_status import StudyStatus
-from services.kit.clock import utc_now
-from services.kit.db import enqueue
+from services.critical import service as critical_service
 from services.kit.settings import CoreSettings
-from services.models import Report, Study, User
-from services.report.canonical import canonical_content
-from services.report.exceptions import ReportAlreadySigned, ReportIncomplete, ReportNotFound
-from services.report.signing import keystore
+from services.models import Report, Study
+from services.report import drafting, repository, signoff
+from services.report.exceptions import DraftRejected
 from services.report.signing.verification import ReportVerification, verify_report
 from services.report.storage import object_store
-from services.study import transitions
-from services.worklist import service as worklist_service
 
 
 def latest(session: Session, *, study_id: uuid.UUID) -> Report | None:
-    """Return the newest version of a study's report."""
-    stmt = select(Report).where(Report.study_id == study_id).order_by(Report.version.desc())
-    return session.scalars(stmt.limit(1)).first()
+    """Return the newest version of a study's report (a draft correction included)."""
+    return repository.latest(session, study_id)
 
 
-def save_draft(
+def latest_signed(session: Session, *, study_id: uuid.UUID) -> Report | None:
+    """Return the newest signed version of a study's report: what the clinic sees."""
+    return repository.latest_signed(session, study_id)
+
+
+def save_draft(  # noqa: PLR0913 - keyword-only parts of one autosave
     session: Session,
     *,
     principal: Principal,
     study: Study,
-    findings: str,
-    impression: str,
+    findings: str | None,
+    impression: str | None,
     language: str,
+    values: dict[str, Any] | None = None,
+    expected_revision: int | None = None,
 ) -> Report:
-    """Create or update the draft of the study the caller has claimed."""
-    worklist_service.require_claim(session, principal=principal, study_id=study.id)
-    report = latest(session, study_id=study.id)
-    if report is not None and report.status != "DRAFT":
-        raise ReportAlreadySigned("This report is signed; corrections are made by addendum.")
-    if report is None:
-        assert principal.user_id is not None
-        report = Report(
-            tenant_id=study.tenant_id, study_id=study.id, version=1, author_id=principal.user_id
-        )
-        session.add(report)
-    report.findings = findings
-    report.impression = impression
-    report.language = language
+    """Autosave the caller's draft: free text, or the values of the template it is written from.
+
+    ``expected_revision`` (the ETag the client loaded) refuses a save over a newer draft.
+    """
+    report = drafting.open_draft(session, principal=principal, study=study)
+    drafting.check_revision(report, expected_revision)
+    template = drafting.template_of(session, report)
+    if template is not None:
+        if values is None:
+            raise DraftRejected("This draft is written from a template: send its 'values'.")
+        drafting.save_values(report, template, values)
+    else:
+        if findings is None or impression is None or values is not None:
+            raise DraftRejected(
+                "A free-text draft needs 'findings' and 'impression'; start from a template "
+                "to send structured 'values'."
+            )
+        report.findings, report.impression, report.language = findings, impression, language
+    report.revision = (report.revision or 0) + 1
     session.flush()
     return report
 
 
-def _sign_content(
+def sign(
     session: Session,
     settings: CoreSettings,
     *,
     principal: Principal,
-    report: Report,
-    content: bytes,
-) -> None:
-    assert principal.user_id is not None
-    author = session.get(User, principal.user_id)
-    assert author is not None
-    identity = keystore.identity(session, settings, author)
-    report.content_signature = keystore.signer(session, settings, identity).sign_content(content)
-    report.signer_identity_id = identity.id
-
-
-def sign(session: Session, settings: CoreSettings, *, principal: Principal, study: Study) -> Report:
-    """Sign the caller's draft: freeze it, close the worklist item, and queue the PDF."""
-    report = latest(session, study_id=study.id)
-    if report is not None and report.status != "DRAFT":
-        raise ReportAlreadySigned("This report is already signed; corrections are addenda.")
-    item = worklist_service.require_claim(session, principal=principal, study_id=study.id)
-    if report is None:
-        raise ReportNotFound("Write the report before signing it.")
-    if not report.findings.strip() or not report.impression.strip():
-        raise ReportIncomplete("A report needs findings and an impression before it is signed.")
-    report.status = "FINAL"
-    report.signed_at = utc_now()
-    content = canonical_content(report, study)
-    report.content_sha256 = hashlib.sha256(content).hexdigest()
-    _sign_content(session, settings, principal=principal, report=report, content=content)
-    worklist_service.mark_reported(item=item)
-    transitions.move(session, study, StudyStatus.REPORTED, actor=principal.actor)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="report.signed",
-        object_type="report",
-        object_id=report.id,
-        tenant_id=study.tenant_id,
-        study_id=study.id,
-        detail={"content_sha256": report.content_sha256},
+    study: Study,
+    emergency_reason: str | None = None,
+) -> Report:
+    """Sign the caller's draft: freeze it, close the worklist item, queue the PDF when final."""
+    report = signoff.sign_as_author(
+        session, settings, principal=principal, study=study, emergency_reason=emergency_reason
     )
-    session.flush()
-    enqueue(session, RENDER_REPORT_PDF, queue=QUEUE_DEFAULT, report_id=str(report.id))
+    critical_service.on_report_signed(session, report)  # tells the clinic at once
     return report
 
 

@@ -11,7 +11,7 @@ from services.kit.settings import get_settings
 from services.report import rendering
 
 
-@task(RENDER_REPORT_PDF, queue=QUEUE_DEFAULT, retry_on=(OSError,))
+@task(RENDER_REPORT_PDF, queue=QUEUE_DEFAULT, retry_on=(OSError,))  # KeyImagesPending too
 def render_pdf(*, report_id: str) -> None:
     """Render and store the PDF of a signed report (idempotent)."""
     with session_scope() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.kit.errors import Conflict
@@ -29,9 +30,14 @@ def note_upload(
             source=source,
             uploaded_by=uploaded_by,
         )
-        session.add(origin)
-        session.flush()
-    elif origin.organization_id != organization_id:
+        try:  # parallel uploads of one study race to note it: the loser reads the winner's row
+            with session.begin_nested():
+                session.add(origin)
+        except IntegrityError:
+            origin = session.get(StudyOrigin, orthanc_study_id, populate_existing=True)
+            if origin is None:
+                raise
+    if origin.organization_id != organization_id:
         raise Conflict("This study was already sent by another organization.")
     return origin
 
@@ -39,3 +45,13 @@ def note_upload(
 def uploader_of(session: Session, orthanc_study_id: str) -> StudyOrigin | None:
     """Return who uploaded an Orthanc study through the gateway, if anyone did."""
     return session.get(StudyOrigin, orthanc_study_id)
+
+
+def forget(session: Session, orthanc_study_id: str) -> bool:
+    """Drop the uploader record of a study removed from Orthanc; return whether one existed."""
+    origin = session.get(StudyOrigin, orthanc_study_id)
+    if origin is None:
+        return False
+    session.delete(origin)
+    session.flush()
+    return True

@@ -61,7 +61,11 @@ def ai_pending_without_live_jobs(session: Session, *, limit: int) -> list[uuid.U
     """Return ids of studies still AI_PENDING although none of their jobs is queued or running."""
     live = (
         select(InferenceJob.id)
-        .where(InferenceJob.study_id == Study.id, InferenceJob.status.in_(("QUEUED", "RUNNING")))
+        .where(
+            InferenceJob.study_id == Study.id,
+            InferenceJob.status.in_(("QUEUED", "RUNNING")),
+            InferenceJob.shadow.is_(False),  # shadow runs never hold the readers' AI status
+        )
         .exists()
     )
     stmt = select(Study.id).where(Study.ai_status == "AI_PENDING", ~live).limit(limit)

@@ -43,11 +43,19 @@ def get_study(
     """Return one study with its series, AI findings and report state."""
     study = service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
     report = report_service.latest(session, study_id=study.id)
+    findings = finding_service.of_study(session, study.id)
+    notices = finding_service.notices(session, findings)
     return StudyDetail(
         **StudyRead.model_validate(study).model_dump(),
         series=[SeriesRead.model_validate(s) for s in service.series(session, study=study)],
         findings=[
-            FindingRead.model_validate(f) for f in finding_service.of_study(session, study.id)
+            FindingRead.model_validate(f).model_copy(
+                update={
+                    "notice_en": notices[(f.model_name, f.model_version)]["en"],
+                    "notice_zh": notices[(f.model_name, f.model_version)]["zh-CN"],
+                }
+            )
+            for f in findings
         ],
         report_status=report.status if report else None,
         report_pdf_available=bool(report and report.pdf_key),
@@ -60,8 +68,8 @@ def download_report_pdf(
 ) -> Response:
     """Download the signed report as PDF."""
     study = service.get_visible(session, scope=scope, principal=principal, study_id=study_id)
-    report = report_service.latest(session, study_id=study.id)
-    if report is None or report.status == "DRAFT":
+    report = report_service.latest_signed(session, study_id=study.id)  # not a draft addendum
+    if report is None:
         raise ReportNotFound("This study has no signed report yet.")
     if not report.pdf_key:
         raise ReportNotFound("The report is signed; its PDF is being prepared, try again shortly.")

@@ -35,6 +35,9 @@ class FindingRead(BaseModel):
     model_version: str
     detail: dict[str, Any]
     disclaimer: str = "AI-assisted, for reference / AI辅助，仅供参考"
+    # The model's regulatory status in the same wording, e.g. "... (NMPA 国械注准...)".
+    notice_en: str = "AI-assisted, for reference"
+    notice_zh: str = "AI辅助，仅供参考"
 
 
 class StudyRead(BaseModel):
@@ -55,6 +58,7 @@ class StudyRead(BaseModel):
     description: str
     status: str
     ai_status: str
+    ai_status_reason: str = ""  # e.g. why AI_SKIPPED: no subscribed model fits the series
     source: str
     instance_count: int
     received_at: datetime

@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 from services.audit import service as audit
 from services.auth.principal import Principal, TenantScope
 from services.contracts.ingest import StudyFacts
+from services.domain.patient_type import patient_type_of, urgency_of
 from services.domain.pinyin_search import name_keys
-from services.domain.routing import ModelRoute, models_for
+from services.domain.routing import ModelRoute
 from services.domain.study_status import AiStatus, StudyStatus
 from services.inference_job import service as job_service
 from services.kit.errors import Conflict
+from services.model_registry import routing as model_routing
 from services.models import Organization, Series, Study
 from services.study import repository, transitions
 from services.study.exceptions import StudyNotFound
@@ -40,6 +42,10 @@ def _sync_series(session: Session, study: Study, facts: StudyFacts) -> None:
         row.body_part = fact.body_part
         row.description = fact.description
         row.instance_count = fact.instance_count
+        row.sop_class_uid = fact.sop_class_uid
+        row.view_position = fact.view_position
+        row.orientation = fact.orientation
+        row.slice_thickness = fact.slice_thickness
 
 
 def register(
@@ -63,6 +69,8 @@ def register(
             raise Conflict("This StudyInstanceUID already belongs to another clinic's study.")
         _sync_series(session, study, facts)
         study.instance_count = facts.instance_count
+        if study.orthanc_id is None:  # taken offline by retention, now sent again: online again
+            study.orthanc_id = facts.orthanc_id
         return study, False
     study = Study(
         tenant_id=clinic.tenant_id,
@@ -81,6 +89,12 @@ def register(
         body_part=next((s.body_part for s in facts.series if s.body_part), ""),
         study_date=facts.study_date,
         description=facts.description,
+        patient_type=patient_type_of(
+            explicit=facts.patient_type,
+            current_location=facts.patient_location,
+            admission_id=facts.admission_id,
+        ).value,
+        urgency=urgency_of(facts.requested_priority),
         source=source,
         calling_ae_title=calling_ae_title,
         instance_count=facts.instance_count,
@@ -101,7 +115,7 @@ def register(
         detail={"source": source, "calling_ae_title": calling_ae_title},
     )
     transitions.move(session, study, StudyStatus.VALIDATED, actor=SYSTEM)
-    _start_ai(session, study, facts, routes)
+    _start_ai(session, study, routes)
     for reader_org_id in tenant_service.reader_orgs_for_clinic(session, clinic_org_id=clinic.id)[
         :1
     ]:
@@ -109,15 +123,24 @@ def register(
     return study, True
 
 
-def _start_ai(
-    session: Session, study: Study, facts: StudyFacts, routes: Sequence[ModelRoute]
-) -> None:
-    applicable = models_for(facts.modalities, routes)
-    if not applicable:
-        transitions.move_ai(session, study, AiStatus.AI_SKIPPED, actor=SYSTEM)
-        return
-    transitions.move_ai(session, study, AiStatus.AI_PENDING, actor=SYSTEM)
-    job_service.create_jobs(session, study=study, routes=applicable)
+def _start_ai(session: Session, study: Study, routes: Sequence[ModelRoute]) -> None:
+    """Route the study through the model registry (or the configured routes without one).
+
+    Shadow versions run but do not count for the reader-visible AI status: a study only
+    shadow models apply to is AI_SKIPPED for readers, with the reason stored.
+    """
+    series = repository.series_of(session, study.id)
+    decision = model_routing.plan_jobs(session, tenant_id=study.tenant_id, series=series)
+    if decision is None:
+        decision = model_routing.plans_from_routes(routes, series)
+    shown = [plan for plan in decision.plans if not plan.shadow]
+    reason = decision.reason
+    if decision.plans and not shown:
+        reason = "only shadow model versions apply" + (f"; {reason}" if reason else "")
+    study.ai_status_reason = reason[:300]
+    target = AiStatus.AI_PENDING if shown else AiStatus.AI_SKIPPED
+    transitions.move_ai(session, study, target, actor=SYSTEM)
+    job_service.create_jobs(session, study=study, plans=decision.plans)
 
 
 def settle_ai_status(session: Session, *, study_id: uuid.UUID) -> Study:
@@ -125,7 +148,10 @@ def settle_ai_status(session: Session, *, study_id: uuid.UUID) -> Study:
     study = repository.get_for_update(session, study_id)
     if study is None:
         raise StudyNotFound("The study of this AI job no longer exists.")
-    statuses = {job.status for job in job_service.jobs_of_study(session, study_id)}
+    jobs = job_service.jobs_of_study(session, study_id)
+    statuses = {job.status for job in jobs if not job.shadow}
+    if not statuses:  # only shadow runs: readers' AI status does not move
+        return study
     if statuses & {"QUEUED", "RUNNING"}:
         target = AiStatus.AI_PENDING
     elif "SUCCEEDED" in statuses:

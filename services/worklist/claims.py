@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from services.audit import service as audit
+from services.auth import access_cache
 from services.auth.principal import Principal
 from services.domain.roles import Role
 from services.domain.study_status import StudyStatus
@@ -30,7 +31,8 @@ from services.worklist.exceptions import (
     WorklistItemNotFound,
 )
 
-DEFAULT_LOCK = timedelta(minutes=30)
+DEFAULT_LOCK_MINUTES = 30
+DEFAULT_LOCK = timedelta(minutes=DEFAULT_LOCK_MINUTES)
 LOCK_TIMEOUT_ACTOR = "system:lock-timeout"
 
 
@@ -52,11 +54,19 @@ def hospital_item(
 
 
 def lock_time(session: Session, item: WorklistItem) -> timedelta:
-    """Return how long a claim on ``item`` lasts (its reading agreement's setting)."""
-    agreement = claims_repository.agreement(
-        session, reader_org_id=item.reader_org_id, clinic_org_id=item.clinic_org_id
-    )
-    return timedelta(minutes=agreement.lock_minutes) if agreement else DEFAULT_LOCK
+    """Return how long a claim on ``item`` lasts (its reading agreement's setting).
+
+    Cached while the access epoch holds: the epoch triggers watch ``reading_agreement``.
+    """
+
+    def load() -> int:
+        agreement = claims_repository.agreement(
+            session, reader_org_id=item.reader_org_id, clinic_org_id=item.clinic_org_id
+        )
+        return agreement.lock_minutes if agreement else DEFAULT_LOCK_MINUTES
+
+    key = (item.reader_org_id, item.clinic_org_id)
+    return timedelta(minutes=access_cache.cached(session, access_cache.LOCK_MINUTES, key, load))
 
 
 def _user(principal: Principal) -> uuid.UUID:
@@ -72,30 +82,54 @@ def _study_back_to_unread(session: Session, item: WorklistItem, *, actor: str) -
 
 
 def claim(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:
-    """Lock an item for the calling radiologist; exactly one of concurrent callers wins."""
-    item = hospital_item(session, principal=principal, item_id=item_id)
-    user_id = _user(principal)
-    if item.status == "REPORTED":
-        raise AlreadyReported("This study is already reported; open its report instead.")
-    pushed_elsewhere = item.assigned_to_id not in (None, user_id)
-    if pushed_elsewhere and not principal.has_any({Role.SENIOR_RADIOLOGIST}):
-        raise AssignedToAnother(
-            "This study was assigned to another radiologist; ask a senior radiologist to "
-            "reassign it."
-        )
-    now = utc_now()
-    lock_until = now + lock_time(session, item)
-    if not claims_repository.try_claim(
-        session, item_id=item.id, user_id=user_id, now=now, lock_until=lock_until
+    """Lock an item for the calling radiologist; exactly one of concurrent callers wins.
+
+    The fast path is one guarded UPDATE ... RETURNING with a provisional lock time, corrected
+    in the same transaction when the agreement's lock time differs (the row stays locked until
+    commit, so nobody sees the provisional value). A refusal reads the item to say why.
+    """
+    if (
+        principal.user_id is None
+        or principal.tenant_id is None
+        or principal.organization_id is None
     ):
-        raise AlreadyClaimed("Another radiologist is reading this study; pick another one.")
-    session.refresh(item)
+        hospital_item(session, principal=principal, item_id=item_id)
+        raise NotClaimedByYou("Only a signed-in radiologist can hold a claim.")
+    now = utc_now()
+    item = claims_repository.try_claim(
+        session,
+        tenant_id=principal.tenant_id,
+        reader_org_id=principal.organization_id,
+        item_id=item_id,
+        user_id=principal.user_id,
+        may_take_assigned=principal.has_any({Role.SENIOR_RADIOLOGIST}),
+        now=now,
+        lock_until=now + DEFAULT_LOCK,
+    )
+    if item is None:
+        raise _why_not_claimed(session, principal, item_id)
+    lock = lock_time(session, item)
+    if lock != DEFAULT_LOCK:
+        item.lock_expires_at = now + lock
     study = session.get(Study, item.study_id, with_for_update=True)
     assert study is not None
     if study.status == StudyStatus.UNREAD.value:
         transitions.move(session, study, StudyStatus.CLAIMED, actor=principal.actor)
     live.publish(session, item, "claimed")
     return item
+
+
+def _why_not_claimed(session: Session, principal: Principal, item_id: uuid.UUID) -> Exception:
+    item = hospital_item(session, principal=principal, item_id=item_id)  # 404 if not ours
+    if item.status == "REPORTED":
+        return AlreadyReported("This study is already reported; open its report instead.")
+    pushed_elsewhere = item.assigned_to_id not in (None, principal.user_id)
+    if pushed_elsewhere and not principal.has_any({Role.SENIOR_RADIOLOGIST}):
+        return AssignedToAnother(
+            "This study was assigned to another radiologist; ask a senior radiologist to "
+            "reassign it."
+        )
+    return AlreadyClaimed("Another radiologist is reading this study; pick another one.")
 
 
 def renew(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:

@@ -40,14 +40,29 @@ def agreement(
     )
 
 
-def try_claim(
-    session: Session, *, item_id: uuid.UUID, user_id: uuid.UUID, now: datetime, lock_until: datetime
-) -> bool:
-    """Atomically take an item that is unread, lock-expired or already yours; one caller wins."""
-    result = session.execute(
+def try_claim(  # noqa: PLR0913 - the guard of one atomic UPDATE
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    reader_org_id: uuid.UUID,
+    item_id: uuid.UUID,
+    user_id: uuid.UUID,
+    may_take_assigned: bool,
+    now: datetime,
+    lock_until: datetime,
+) -> WorklistItem | None:
+    """Atomically take an item of the hospital; one of concurrent callers wins, else None.
+
+    Claimable: unread, lock expired, or already the caller's; pushed to someone else only if
+    ``may_take_assigned``. One UPDATE ... RETURNING both checks and loads the item (the
+    caller explains a refusal by reading the item afterwards: the slow path only).
+    """
+    stmt = (
         update(WorklistItem)
         .where(
             WorklistItem.id == item_id,
+            WorklistItem.tenant_id == tenant_id,
+            WorklistItem.reader_org_id == reader_org_id,
             or_(
                 WorklistItem.status == "UNREAD",
                 (WorklistItem.status == "CLAIMED") & (WorklistItem.lock_expires_at < now),
@@ -64,9 +79,14 @@ def try_claim(
             lock_expires_at=lock_until,
             updated_at=now,
         )
-        .execution_options(synchronize_session=False)
+        .returning(WorklistItem)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    if not may_take_assigned:
+        stmt = stmt.where(
+            or_(WorklistItem.assigned_to_id.is_(None), WorklistItem.assigned_to_id == user_id)
+        )
+    return session.execute(stmt).scalar_one_or_none()
 
 
 def move_lock(

@@ -1,9 +1,10 @@
 """Escalation of items nearing or past their due time (run by the beat task).
 
 An item inside its agreement's warning time is re-scored (the due-soon points), marked
-``escalated_at`` and its reading group notified. An item past due is re-scored (the overdue
-points), gets the breach marker ``breached_at``, and both the reading group and the least-busy
-senior radiologist of the hospital are notified. Each step happens once per item.
+``escalated_at``, and its reading group and the least-busy senior radiologist of the hospital
+are notified. An item past due is re-scored (the overdue points), gets the breach marker
+``breached_at``, and the reading group and a senior are notified again. Each step happens once
+per item; the list shows both as ``due_status`` and ``breached``.
 """
 
 from __future__ import annotations
@@ -44,16 +45,20 @@ def _warn_minutes(
     return cache[key]
 
 
-def _breach(session: Session, item: WorklistItem, moment: datetime) -> None:
-    item.breached_at = moment
-    item.escalated_at = item.escalated_at or moment
-    text = f"Worklist item {item.id} is past its report due time ({item.sla_category})."
-    notifications.notify(session, item=item, kind="sla_breached", message=text)
+def _tell_group_and_senior(session: Session, item: WorklistItem, kind: str, text: str) -> None:
+    notifications.notify(session, item=item, kind=kind, message=text)
     senior = sla_repository.least_loaded_senior(
         session, tenant_id=item.tenant_id, reader_org_id=item.reader_org_id
     )
     if senior is not None:
-        notifications.notify(session, item=item, kind="sla_breached", message=text, user_id=senior)
+        notifications.notify(session, item=item, kind=kind, message=text, user_id=senior)
+
+
+def _breach(session: Session, item: WorklistItem, moment: datetime) -> None:
+    item.breached_at = moment
+    item.escalated_at = item.escalated_at or moment
+    text = f"Worklist item {item.id} is past its report due time ({item.sla_category})."
+    _tell_group_and_senior(session, item, "sla_breached", text)
     audit.record(
         session,
         actor=ACTOR,
@@ -68,12 +73,8 @@ def _breach(session: Session, item: WorklistItem, moment: datetime) -> None:
 
 def _warn(session: Session, item: WorklistItem, moment: datetime) -> None:
     item.escalated_at = moment
-    notifications.notify(
-        session,
-        item=item,
-        kind="sla_due_soon",
-        message=f"Worklist item {item.id} is due soon ({item.sla_category}).",
-    )
+    text = f"Worklist item {item.id} is due soon ({item.sla_category})."
+    _tell_group_and_senior(session, item, "sla_due_soon", text)
 
 
 def escalate(

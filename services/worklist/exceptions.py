@@ -57,3 +57,9 @@ class ReaderNotFound(NotFound):
     """No such radiologist in the caller's hospital (or consortium, for admins)."""
 
     code = "reader_not_found"
+
+
+class PriorNotFound(NotFound):
+    """The study is not a prior of the worklist item's patient (or not in this consortium)."""
+
+    code = "prior_not_found"

@@ -11,10 +11,12 @@ docs/adr/0002-worklist-live-updates.md for why this beats Redis pub/sub or LISTE
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -23,6 +25,7 @@ from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from services.kit.clock import utc_now
 from services.kit.db import session_factory, session_scope
+from services.kit.errors import AppError
 from services.kit.settings import get_settings
 from services.models import WorklistEvent, WorklistItem
 from services.worklist import repository
@@ -33,6 +36,7 @@ POLL_S = 0.25
 GAP_WAIT_S = 30.0  # an id skipped by a still-open transaction is looked for this long
 KEEP_EVENTS = timedelta(hours=1)
 QUEUE_SIZE = 1000
+REPLAY_LIMIT = 1000  # more missed events than this: the client is told to reload instead
 
 
 def publish(session: Session | None, item: WorklistItem, kind: str) -> None:
@@ -63,6 +67,15 @@ class LiveEvent:
             "status": self.status,
             "priority": self.priority,
         }
+
+    def sse(self) -> dict[str, str]:
+        """Return the event as sse-starlette fields (its id is what Last-Event-ID sends back)."""
+        return {"event": self.kind, "id": str(self.id), "data": json.dumps(self.payload())}
+
+    @classmethod
+    def of(cls, row: WorklistEvent) -> LiveEvent:
+        """Return the event of a log row."""
+        return cls(row.id, row.kind, row.item_id, row.status, row.priority)
 
 
 @dataclass(eq=False)
@@ -95,6 +108,11 @@ class Hub:
         self._thread: threading.Thread | None = None
         self._last = 0
         self._gaps: dict[int, float] = {}
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        """Return the session factory of the hub's database."""
+        return self._factory
 
     def subscribe(
         self, *, tenant_id: uuid.UUID, reader_org_id: uuid.UUID, loop: asyncio.AbstractEventLoop
@@ -150,7 +168,7 @@ class Hub:
             self._deliver(row)
 
     def _deliver(self, row: WorklistEvent) -> None:
-        event = LiveEvent(row.id, row.kind, row.item_id, row.status, row.priority)
+        event = LiveEvent.of(row)
         with self._lock:
             targets = [
                 s
@@ -175,3 +193,90 @@ def hub() -> Hub:
         if url not in _HUBS:
             _HUBS[url] = Hub(session_factory())
         return _HUBS[url]
+
+
+class InvalidLastEventId(AppError):
+    """The Last-Event-ID header is not an event id this stream sent."""
+
+    status_code = 400
+    code = "invalid_last_event_id"
+
+
+def parse_last_event_id(value: str | None) -> int | None:
+    """Return the event id a reconnecting client last saw (None: a fresh connection)."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not text.isdecimal() or len(text) > 18:
+        raise InvalidLastEventId(
+            "Last-Event-ID must be the id of an event this stream sent (a whole number); "
+            "reconnect without it to start fresh."
+        )
+    return int(text)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """The logged events a reconnecting client missed, or ``complete=False`` if some are gone."""
+
+    events: list[LiveEvent]
+    complete: bool
+
+
+def missed_events(
+    factory: sessionmaker[Session], *, tenant_id: uuid.UUID, reader_org_id: uuid.UUID, after: int
+) -> Replay:
+    """Return one hospital's events after ``after`` from the log (kept ``KEEP_EVENTS``)."""
+    with factory() as session:
+        oldest = repository.oldest_event_id(session)
+        rows = repository.reader_events_after(
+            session,
+            tenant_id=tenant_id,
+            reader_org_id=reader_org_id,
+            after_id=after,
+            limit=REPLAY_LIMIT + 1,
+        )
+    # Ids below the oldest kept one were pruned: the client may have missed some of them.
+    pruned = (oldest is None and after > 0) or (oldest is not None and oldest > after + 1)
+    complete = not pruned and len(rows) <= REPLAY_LIMIT
+    return Replay([LiveEvent.of(r) for r in rows[:REPLAY_LIMIT]], complete)
+
+
+@dataclass(frozen=True)
+class Listener:
+    """One reading hospital's event stream: missed events first (if asked), then live ones."""
+
+    tenant_id: uuid.UUID
+    reader_org_id: uuid.UUID
+
+    async def stream(self, after: int | None) -> AsyncIterator[dict[str, str]]:
+        """Yield ``ready``, the events after ``after`` (or ``reset``), then live events."""
+        source = hub()
+        sub = await asyncio.to_thread(
+            source.subscribe,
+            tenant_id=self.tenant_id,
+            reader_org_id=self.reader_org_id,
+            loop=asyncio.get_running_loop(),
+        )
+        try:
+            yield {"event": "ready", "data": "{}"}
+            replayed: set[int] = set()
+            if after is not None:
+                replay = await asyncio.to_thread(
+                    missed_events,
+                    source.factory,
+                    tenant_id=self.tenant_id,
+                    reader_org_id=self.reader_org_id,
+                    after=after,
+                )
+                if not replay.complete:
+                    yield {"event": "reset", "data": json.dumps({"reason": "events_expired"})}
+                for event in replay.events:
+                    replayed.add(event.id)
+                    yield event.sse()
+            while True:
+                event = await sub.queue.get()
+                if event.id not in replayed:  # subscribed before the replay: may repeat
+                    yield event.sse()
+        finally:
+            source.unsubscribe(sub)

@@ -22,8 +22,10 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
+from services.auth import service as auth_service
 from services.auth.principal import Principal
 from services.domain.pinyin_search import search_key
 from services.domain.priority import PriorityWeights
@@ -31,8 +33,7 @@ from services.domain.priority_band import BAND_RANGES, PriorityBand
 from services.kit.clock import utc_now
 from services.kit.errors import NotFound
 from services.kit.settings import get_settings
-from services.models import Study, WorklistItem
-from services.tenant import service as tenant_service
+from services.models import Study
 from services.worklist import cursor, repository
 
 VIEWS = ("all_unread", "my_unread", "my_claimed", "pending_my_review")
@@ -62,6 +63,7 @@ class WorklistQuery:
     clinic_org_id: uuid.UUID | None = None
     patient_type: str | None = None
     ai_flag: str | None = None
+    critical: bool | None = None
     due: str | None = None  # "overdue" | "due_soon"
     q: str | None = None
 
@@ -70,7 +72,7 @@ class WorklistQuery:
 class Page:
     """One page of the worklist and the cursor of the next one (None on the last page)."""
 
-    items: list[WorklistItem]
+    items: list[Row[Any]]  # columns of item_read.ROW_FIELDS plus the two names
     next_cursor: str | None
 
 
@@ -110,7 +112,7 @@ def build_filter(
     """Turn a reader's query into repository conditions (checks the clinic if one is named)."""
     tenant_id, org_id, user_id = _hospital(principal)
     if query.clinic_org_id is not None and session is not None:
-        clinics = tenant_service.clinics_read_by(session, reader_org_id=org_id)
+        clinics = auth_service.clinics_read_by(session, reader_org_id=org_id)
         if query.clinic_org_id not in clinics:
             raise ClinicNotReadByYou(
                 "No such sending clinic among the clinics your hospital reads for."
@@ -135,6 +137,7 @@ def build_filter(
         body_part=query.body_part,
         patient_type=query.patient_type,
         ai_flag=query.ai_flag,
+        critical=query.critical,
         clinic_org_id=query.clinic_org_id,
         due_from=due_from,
         due_before=due_before,

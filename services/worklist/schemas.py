@@ -20,8 +20,18 @@ Modality = Literal[
 ]
 
 
+DueStatus = Literal["none", "ok", "due_soon", "overdue", "met", "breached"]
+
+
 class WorklistItemRead(BaseModel):
-    """An item with the explanation of its priority."""
+    """An item with the explanation of its priority, its due status and who holds it.
+
+    ``due_status``: ``none`` (no due time), ``ok``, ``due_soon`` (within the due-soon window),
+    ``overdue`` (open and past due); for reported items ``met`` or ``breached``. ``breached`` is
+    the breach marker: true once the item is past due (``breached_at`` is when the SLA check
+    marked it, or when a late report was signed). ``critical`` flags a critical value: a
+    critical AI finding (``critical_source`` "ai") or one a reader declared ("report").
+    """
 
     id: uuid.UUID
     study_id: uuid.UUID
@@ -31,9 +41,22 @@ class WorklistItemRead(BaseModel):
     priority_band: str
     priority_reason: str
     ai_flag: str
+    critical: bool
+    critical_source: str
     due_at: datetime | None
+    due_status: DueStatus
+    due_in_minutes: int | None
+    breached: bool
+    breached_at: datetime | None
+    escalated_at: datetime | None
+    sla_category: str
     claimed_by_id: uuid.UUID | None
+    claimed_by_name: str | None
+    claimed_at: datetime | None
     lock_expires_at: datetime | None
+    assigned_to_id: uuid.UUID | None
+    assigned_to_name: str | None
+    assigned_at: datetime | None
     created_at: datetime
     patient_name: str
     patient_id: str

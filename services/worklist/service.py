@@ -7,8 +7,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from services.auth import access_cache
 from services.auth.principal import Principal
-from services.domain.priority import PriorityInputs, Urgency, compute_priority
+from services.domain.priority import PriorityInputs, Severity, Urgency, compute_priority
 from services.domain.study_status import StudyStatus
 from services.finding import service as finding_service
 from services.kit.clock import utc_now
@@ -30,10 +31,13 @@ def _age_years(birth_date: str) -> int | None:
 
 
 def _score(session: Session, item: WorklistItem, study: Study) -> None:
+    worst = finding_service.worst(session, study.id)
+    if worst is not None and worst.severity is Severity.CRITICAL and not item.critical:
+        item.critical, item.critical_source = True, "ai"
     priority = compute_priority(
         PriorityInputs(
             ai_state=_AI_STATE.get(study.ai_status, "pending"),
-            worst_finding=finding_service.worst(session, study.id),
+            worst_finding=worst,
             urgency=Urgency(study.urgency),
             due_at=item.due_at,
             now=utc_now(),
@@ -78,6 +82,45 @@ def reprioritize(session: Session, *, study: Study) -> WorklistItem | None:
         if item.priority != before:
             live.publish(session, item, "reprioritized")
     return item
+
+
+def mark_critical(session: Session, *, study_id: uuid.UUID, source: str = "report") -> None:
+    """Flag the study's item as holding a critical value (``source``: "report" or "ai").
+
+    Called when a reader declares a critical value; a reader's declaration wins over an AI
+    flag as the source shown. Items of the list filter ``critical=true``; idempotent.
+    """
+    item = repository.by_study(session, study_id)
+    if item is None or (item.critical and item.critical_source == source):
+        return
+    if item.critical and source == "ai":
+        return
+    item.critical, item.critical_source = True, source
+    live.publish(session, item, "reprioritized")
+
+
+def display_names(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Return claimers' and assignees' display names (cached while the access epoch holds)."""
+    if not user_ids:
+        return {}
+    return access_cache.cached_many(
+        session,
+        access_cache.DISPLAY_NAMES,
+        user_ids,
+        lambda missing: repository.display_names(session, missing),
+    )
+
+
+def holder_names(
+    session: Session, *, item: WorklistItem, principal: Principal
+) -> dict[uuid.UUID, str]:
+    """Return display names of the item's claimer and assignee (the caller's without SQL)."""
+    names: dict[uuid.UUID, str] = {}
+    if principal.user_id is not None:
+        names[principal.user_id] = principal.display_name
+    unknown = {i for i in (item.claimed_by_id, item.assigned_to_id) if i and i not in names}
+    names.update(display_names(session, unknown))
+    return names
 
 
 def get_for_reader(session: Session, *, principal: Principal, item_id: uuid.UUID) -> WorklistItem:

@@ -22,7 +22,8 @@ from pypdf import PdfReader
 from tests.e2e.conftest import Stack
 from tests.fixtures.orthanc import fresh_ct, storescu
 
-pytestmark = pytest.mark.e2e
+# One xdist worker runs them all, in order: they share Redis database 11 as their broker.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
 def _auth(token: str) -> dict[str, str]:

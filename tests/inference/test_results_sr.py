@@ -129,7 +129,17 @@ def test_report_references_the_image_and_labels_itself_as_ai(tmp_path: Path) -> 
     }
     assert texts["Algorithm Name"] == "image_quality"
     assert texts["Algorithm Version"] == "1"
-    assert texts["Algorithm Parameters"] == "regulatory_status=research-only"
+    parameters = [
+        item.TextValue
+        for item in group[0].ContentSequence
+        if item.ValueType == "TEXT"
+        and item.ConceptNameCodeSequence[0].CodeMeaning == "Algorithm Parameters"
+    ]
+    # From the shipped manifest.yaml: the regulatory status and the reader notice.
+    assert parameters == [
+        "regulatory_status=research-only",
+        "notice=AI-assisted, for reference (research use only)",
+    ]
     (source_image,) = group.source_images
     assert source_image.referenced_sop_instance_uid == image.SOPInstanceUID
     assert dict(evaluations(group)) == {

@@ -26,12 +26,15 @@ from inference import runner
 from inference.circuit import BreakerState, CircuitBreaker, CircuitOpen
 from inference.dicom.source import OrthancInstanceSource
 from inference.dicom.writer import OrthancResultWriter
+from inference.result_sr_job import write_result_sr
 from inference.triton.grpc_client import GrpcInferenceClient
 from inference.triton.port import InferenceClient, TritonUnavailable
 from services.auth.principal import Principal, TenantScope
 from services.change_feed import service as cursor
+from services.contracts.task_names import WRITE_RESULT_SR
 from services.inference_job import dead_letters
 from services.inference_job import service as job_service
+from services.kit import db as kit_db
 from services.kit.clock import utc_now
 from services.kit.db import session_scope
 from services.kit.settings import get_settings
@@ -108,14 +111,20 @@ class Rig:
     def run(
         self, job: InferenceJob, client: InferenceClient, breaker: CircuitBreaker | None = None
     ) -> str:
-        return runner.run_job(
+        """Run the job, then the SR follow-up its commit queued (as the worker would)."""
+        outcome = runner.run_job(
             job.id,
             settings=get_settings(),
             client=client,
             source=self.source,
-            writer=self.writer,
             breaker=breaker or CircuitBreaker(),
         )
+        if outcome == "succeeded":
+            queued = follow_ups(job.id)
+            assert queued == [WRITE_RESULT_SR] or only_job(self.db, job.study_id).shadow
+            if queued:
+                write_result_sr(job.id, source=self.source, writer=self.writer)
+        return outcome
 
 
 @pytest.fixture
@@ -161,6 +170,14 @@ def register_ct(
             return study
         time.sleep(0.3)
     pytest.fail("the C-STORE'd study was not registered within 20 s")
+
+
+def follow_ups(job_id: uuid.UUID) -> list[str]:
+    """Return (and take off the test outbox) the tasks queued for ``job_id`` after its run."""
+    mine = [m for m in kit_db.PUBLISHER.sent if m.kwargs.get("job_id") == str(job_id)]
+    for message in mine:
+        kit_db.PUBLISHER.sent.remove(message)
+    return [m.task_name for m in mine if m.task_name != "inference.run_job"]
 
 
 def only_job(db: Database, study_id: uuid.UUID) -> InferenceJob:

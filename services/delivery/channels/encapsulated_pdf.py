@@ -19,11 +19,12 @@ from pydicom.uid import (
     generate_uid,
 )
 
+from services.contracts.ai_results import REPORT_SERIES_DESCRIPTION
+from services.report.interop.dicom_header import patient_and_study
 from services.report.interop.export import ReportExport
 
 CHINA = ZoneInfo("Asia/Shanghai")
 LOINC_REPORT = ("18748-4", "LN", "Diagnostic imaging report")
-_SEX = {"M", "F", "O"}
 
 
 def uids(export: ReportExport) -> tuple[UID, UID]:
@@ -35,29 +36,15 @@ def uids(export: ReportExport) -> tuple[UID, UID]:
     )
 
 
-def _patient_and_study(ds: Dataset, export: ReportExport) -> None:
-    ds.PatientName = export.patient_name
-    ds.PatientID = export.patient_id
-    if export.patient_id_issuer:
-        ds.IssuerOfPatientID = export.patient_id_issuer
-    ds.PatientBirthDate = export.patient_birth_date
-    ds.PatientSex = export.patient_sex if export.patient_sex in _SEX else ""
-    ds.StudyInstanceUID = export.study_instance_uid
-    ds.StudyDate = export.study_date
-    ds.StudyTime = ""
-    ds.ReferringPhysicianName = ""
-    ds.StudyID = ""
-    ds.AccessionNumber = export.accession_number
-    ds.StudyDescription = export.study_description[:64]
-
-
 def _concept_name() -> Dataset:
     item = Dataset()
     item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = LOINC_REPORT
     return item
 
 
-def build_encapsulated_pdf(export: ReportExport, pdf: bytes, *, now: datetime) -> Dataset:
+def build_encapsulated_pdf(
+    export: ReportExport, pdf: bytes, *, now: datetime, patient_id: str | None = None
+) -> Dataset:
     """Return the Encapsulated PDF dataset (with file meta) for a signed report's PDF."""
     series_uid, instance_uid = uids(export)
     local = now.astimezone(CHINA)
@@ -73,11 +60,11 @@ def build_encapsulated_pdf(export: ReportExport, pdf: bytes, *, now: datetime) -
     ds.SOPInstanceUID = instance_uid
     ds.InstanceCreationDate = local.strftime("%Y%m%d")
     ds.InstanceCreationTime = local.strftime("%H%M%S")
-    _patient_and_study(ds, export)
+    patient_and_study(ds, export, patient_id=patient_id)
     ds.Modality = "DOC"
     ds.SeriesInstanceUID = series_uid
     ds.SeriesNumber = 9000 + export.version
-    ds.SeriesDescription = "Signed radiology report"
+    ds.SeriesDescription = REPORT_SERIES_DESCRIPTION  # RadBridge output: our ingest skips it
     ds.Manufacturer = "RadBridge"
     ds.ConversionType = "WSD"
     ds.InstanceNumber = 1
@@ -88,7 +75,8 @@ def build_encapsulated_pdf(export: ReportExport, pdf: bytes, *, now: datetime) -
     ds.BurnedInAnnotation = "YES"  # the PDF shows the patient's name and ids
     ds.DocumentTitle = f"Radiology report {export.accession_number or ''}".strip()[:64]
     ds.ConceptNameCodeSequence = [_concept_name()]
-    ds.VerificationFlag = "VERIFIED" if export.status in ("FINAL", "AMENDED") else "UNVERIFIED"
+    verified = ("FINAL", "CORRECTED", "APPENDED", "AMENDED")  # complete (countersigned) versions
+    ds.VerificationFlag = "VERIFIED" if export.status in verified else "UNVERIFIED"
     ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
     ds.EncapsulatedDocument = pdf + (b"\x00" if len(pdf) % 2 else b"")
     ds.EncapsulatedDocumentLength = len(pdf)

@@ -10,6 +10,7 @@ import smtplib
 from email.message import EmailMessage
 
 from services.delivery.channels.base import Job, Outcome, network_error
+from services.delivery.settings import DeliverySettings
 
 TEMPORARY = range(400, 500)
 
@@ -38,9 +39,12 @@ def message(job: Job) -> EmailMessage:
 
 
 def send(job: Job) -> Outcome:
-    """Hand the email to the relay."""
-    settings = job.settings
-    msg = message(job)
+    """Hand the report's email to the relay."""
+    return relay(job.settings, message(job), list(job.config["to"]))
+
+
+def relay(settings: DeliverySettings, msg: EmailMessage, recipients: list[str]) -> Outcome:
+    """Hand ``msg`` to the platform's SMTP relay and classify its answer."""
     host, port = settings.smtp_host, settings.smtp_port
     try:
         with smtplib.SMTP(host, port, timeout=settings.timeout_s) as smtp:
@@ -52,7 +56,7 @@ def send(job: Job) -> Outcome:
             code, reply = smtp.mail(settings.smtp_from)
             if code != 250:
                 raise smtplib.SMTPSenderRefused(code, reply, settings.smtp_from)
-            for rcpt in job.config["to"]:
+            for rcpt in recipients:
                 code, reply = smtp.rcpt(rcpt)
                 if code not in (250, 251):
                     raise smtplib.SMTPRecipientsRefused({rcpt: (code, reply)})

@@ -7,12 +7,13 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from services.domain.report_lifecycle import FHIR_REPORT_STATUS, HL7_RESULT_STATUS
 from services.models import Organization, Report, Study, User
 from services.worklist import repository as worklist_repository
 
-# HL7 OBR-25 / FHIR DiagnosticReport.status for our report states.
-HL7_STATUS = {"FINAL": "F", "AMENDED": "C", "DRAFT": "P"}
-FHIR_STATUS = {"FINAL": "final", "AMENDED": "corrected", "DRAFT": "preliminary"}
+# HL7 OBR-25 / FHIR DiagnosticReport.status for our report states (AMENDED: older rows).
+HL7_STATUS = {s.value: code for s, code in HL7_RESULT_STATUS.items()} | {"AMENDED": "C"}
+FHIR_STATUS = {s.value: code for s, code in FHIR_REPORT_STATUS.items()} | {"AMENDED": "corrected"}
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class ReportExport:
 
     report_id: str
     version: int
-    status: str  # our status: DRAFT | FINAL | AMENDED
+    status: str  # our status: services.domain.report_lifecycle.ReportStatus
     language: str
     study_instance_uid: str
     accession_number: str
@@ -43,12 +44,17 @@ class ReportExport:
     clinic_code: str
     clinic_name: str
     pdf: bytes | None
+    # Double signing (双签): the senior who reviewed and countersigned, and when.
+    reviewer_name: str = ""
+    reviewer_id: str = ""
+    reviewed_at: datetime | None = None
 
 
 def build_export(session: Session, report: Report, pdf: bytes | None) -> ReportExport:
     """Collect a report version and its context into a ``ReportExport``."""
     study = session.get(Study, report.study_id)
     author = session.get(User, report.author_id)
+    reviewer = session.get(User, report.cosigner_id) if report.cosigner_id else None
     assert study is not None
     assert author is not None
     clinic = session.get(Organization, study.organization_id)
@@ -79,4 +85,7 @@ def build_export(session: Session, report: Report, pdf: bytes | None) -> ReportE
         clinic_code=clinic.code if clinic else "",
         clinic_name=clinic.name if clinic else "",
         pdf=pdf,
+        reviewer_name=reviewer.display_name if reviewer else "",
+        reviewer_id=str(reviewer.id) if reviewer else "",
+        reviewed_at=report.cosigned_at,
     )

@@ -7,6 +7,7 @@ signed PDF is its presentedForm.
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 from services.report.interop.export import FHIR_STATUS, ReportExport
@@ -64,18 +65,47 @@ def _imaging_study(export: ReportExport) -> dict[str, Any]:
     return {k: v for k, v in study.items() if v is not None}
 
 
+SIGNATURE_EXTENSION = "urn:radbridge:fhir:StructureDefinition:report-signature"
+
+
+def _minute(moment: datetime) -> str:
+    # FHIR dateTime needs seconds once a time is given; signing times are kept to the minute.
+    return moment.replace(second=0, microsecond=0).isoformat()
+
+
+def _signers(export: ReportExport) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the contained Practitioners and one signature extension per signer (双签)."""
+    people = [("interpreter", "author", export.author_name, export.signed_at)]
+    if export.reviewer_id:
+        people.append(("reviewer", "reviewer", export.reviewer_name, export.reviewed_at))
+    practitioners = [
+        {"resourceType": "Practitioner", "id": pid, "name": [{"text": name}]}
+        for pid, _, name, _ in people
+    ]
+    extensions = [
+        {
+            "url": SIGNATURE_EXTENSION,
+            "extension": [
+                {"url": "role", "valueCode": role},
+                {"url": "signer", "valueReference": {"reference": f"#{pid}"}},
+                {"url": "time", "valueDateTime": _minute(moment)},
+            ],
+        }
+        for pid, role, _, moment in people
+        if moment is not None
+    ]
+    return practitioners, extensions
+
+
 def build_diagnostic_report(export: ReportExport) -> dict[str, Any]:
     """Return the DiagnosticReport as a FHIR JSON object (a dict ready for ``json.dumps``)."""
+    practitioners, signatures = _signers(export)
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
         "id": export.report_id,
         "contained": [
             _patient(export),
-            {
-                "resourceType": "Practitioner",
-                "id": "interpreter",
-                "name": [{"text": export.author_name}],
-            },
+            *practitioners,
             {"resourceType": "Organization", "id": "performer", "name": export.hospital_name},
             _imaging_study(export),
         ],
@@ -89,14 +119,17 @@ def build_diagnostic_report(export: ReportExport) -> dict[str, Any]:
         },
         "subject": {"reference": "#patient"},
         "performer": [{"reference": "#performer"}],
-        "resultsInterpreter": [{"reference": "#interpreter"}],
+        "resultsInterpreter": [{"reference": f"#{p['id']}"} for p in practitioners],
         "imagingStudy": [{"reference": "#study"}],
         "conclusion": export.impression,
     }
     if effective := _date(export.study_date):
         report["effectiveDateTime"] = effective
-    if export.signed_at is not None:
-        report["issued"] = export.signed_at.isoformat()
+    if signatures:
+        report["extension"] = signatures
+    issued = export.reviewed_at or export.signed_at
+    if issued is not None:
+        report["issued"] = issued.isoformat()
     if export.pdf is not None:
         report["presentedForm"] = [
             {

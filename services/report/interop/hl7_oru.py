@@ -62,16 +62,32 @@ def _patient(result: Any, export: ReportExport) -> None:
     pid.pid_8 = export.patient_sex[:1]
 
 
+def _minute(moment: datetime | None) -> str:
+    # Signing times are printed to the minute (双签: both names, both times).
+    return moment.strftime("%Y%m%d%H%M%z") if moment else ""
+
+
+def _interpreter(person_id: str, name: str, moment: datetime | None) -> str:
+    # NDL: CNN (id & name) ^ start date/time of the interpretation.
+    return f"{person_id}&{escape(name)}^{_minute(moment)}"
+
+
 def _request(order: Any, export: ReportExport) -> None:
     obr = order.obr
     obr.obr_1 = "1"
     obr.obr_3 = escape(export.accession_number or export.study_instance_uid)
     obr.obr_4 = f"{escape(export.modality)}^{escape(export.study_description)}"
     obr.obr_7 = export.study_date
-    obr.obr_22 = _ts(export.signed_at)
+    obr.obr_22 = _ts(export.reviewed_at or export.signed_at)
     obr.obr_24 = "RAD"
     obr.obr_25 = HL7_STATUS.get(export.status, "P")
-    obr.obr_32 = f"{export.author_id}&{escape(export.author_name)}"
+    author = _interpreter(export.author_id, export.author_name, export.signed_at)
+    if export.reviewer_id:
+        # The senior who countersigned is the principal interpreter; the writer assisted.
+        obr.obr_32 = _interpreter(export.reviewer_id, export.reviewer_name, export.reviewed_at)
+        obr.obr_33 = author
+    else:
+        obr.obr_32 = author
 
 
 def _observations(order: Any, export: ReportExport) -> None:

@@ -11,6 +11,7 @@ from pyhanko.sign import fields, signers
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 FIELD_NAME = "RadBridgeReportSignature"
+REVIEWER_FIELD_NAME = "RadBridgeReviewerSignature"  # the senior's countersignature (双签)
 
 
 class LocalSigner:
@@ -38,11 +39,11 @@ class LocalSigner:
         signed = asyncio.run(self._signer.async_sign_general_data(content, "sha256", detached=True))
         return bytes(signed.dump())
 
-    def sign_pdf(self, pdf: bytes, *, reason: str, name: str) -> bytes:
-        """Return ``pdf`` with a PAdES B-B signature appended."""
+    def sign_pdf(self, pdf: bytes, *, reason: str, name: str, field: str = FIELD_NAME) -> bytes:
+        """Return ``pdf`` with a PAdES B-B signature appended in signature field ``field``."""
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
         meta = signers.PdfSignatureMetadata(
-            field_name=FIELD_NAME,
+            field_name=field,
             reason=reason,
             name=name,
             subfilter=fields.SigSeedSubFilter.PADES,

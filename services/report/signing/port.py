@@ -17,6 +17,9 @@ class ReportSigner(Protocol):
         """Return a detached CMS SignedData (DER) over ``content``."""
         ...
 
-    def sign_pdf(self, pdf: bytes, *, reason: str, name: str) -> bytes:
-        """Return ``pdf`` with a PAdES signature appended (incremental update)."""
+    def sign_pdf(self, pdf: bytes, *, reason: str, name: str, field: str = ...) -> bytes:
+        """Return ``pdf`` with a PAdES signature appended in ``field`` (incremental update).
+
+        A countersigned report is signed twice: the author's field, then the reviewer's.
+        """
         ...

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.kit.settings import CoreSettings
 from services.models import Report, SigningIdentity, Study
-from services.report.canonical import canonical_content
+from services.report.canonical import canonical_content, countersigned_content
 from services.report.signing import keystore
 from services.report.signing.verify import SignatureCheck, verify_content, verify_pdf
 
@@ -23,12 +23,14 @@ class ReportVerification:
     content_signature: SignatureCheck
     pdf_hash: SignatureCheck
     pdf_signature: SignatureCheck
+    countersignature: SignatureCheck | None = None  # only on double-signed (双签) versions
 
     @property
     def valid(self) -> bool:
         """Return whether every check passed."""
         checks = (self.content_hash, self.content_signature, self.pdf_hash, self.pdf_signature)
-        return all(c.valid for c in checks)
+        extra = (self.countersignature,) if self.countersignature is not None else ()
+        return all(c.valid for c in (*checks, *extra))
 
 
 def _content_checks(
@@ -54,7 +56,16 @@ def _pdf_checks(
     pdf_hash = SignatureCheck(
         hash_ok, "PDF matches its recorded hash" if hash_ok else "the stored PDF was changed"
     )
-    return pdf_hash, verify_pdf(pdf, trust_root)
+    signatures = 2 if report.cosigner_identity_id is not None else 1
+    return pdf_hash, verify_pdf(pdf, trust_root, expected=signatures)
+
+
+def _countersignature(report: Report, study: Study, trust_root: bytes) -> SignatureCheck | None:
+    if report.cosigner_id is None:
+        return None
+    if report.cosign_signature is None:
+        return SignatureCheck(False, "the countersignature is missing")
+    return verify_content(countersigned_content(report, study), report.cosign_signature, trust_root)
 
 
 def verify_report(
@@ -69,5 +80,10 @@ def verify_report(
     content_hash, content_signature = _content_checks(report, study, trust_root)
     pdf_hash, pdf_signature = _pdf_checks(report, pdf, trust_root)
     return ReportVerification(
-        str(report.id), content_hash, content_signature, pdf_hash, pdf_signature
+        str(report.id),
+        content_hash,
+        content_signature,
+        pdf_hash,
+        pdf_signature,
+        _countersignature(report, study, trust_root),
     )

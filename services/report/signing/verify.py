@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 from dataclasses import dataclass
+from typing import Any
 
 from asn1crypto import cms
 from pyhanko.keys import load_certs_from_pemder_data
@@ -46,22 +47,45 @@ def verify_content(content: bytes, signature_der: bytes, trust_root_pem: bytes) 
     return SignatureCheck(True, "content signature valid", signer)
 
 
-def verify_pdf(pdf: bytes, trust_root_pem: bytes) -> SignatureCheck:
-    """Check that the PDF carries one intact, trusted signature covering the whole file."""
+def verify_pdf(pdf: bytes, trust_root_pem: bytes, *, expected: int = 1) -> SignatureCheck:
+    """Check that the PDF carries ``expected`` intact, trusted signatures.
+
+    The last one must cover the whole file; earlier ones (the author's, under a reviewer's
+    countersignature) must cover their own revision, with nothing but signing added after.
+    """
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
         signatures = reader.embedded_signatures
     except Exception as exc:
         return SignatureCheck(False, f"unreadable PDF: {type(exc).__name__}")
-    if len(signatures) != 1:
-        return SignatureCheck(False, f"expected one signature, found {len(signatures)}")
-    status = validate_pdf_signature(signatures[0], _context(trust_root_pem))
+    if len(signatures) != expected:
+        return SignatureCheck(False, f"expected {expected} signature(s), found {len(signatures)}")
+    checks = [
+        _check_signature(embedded, trust_root_pem, last=n == len(signatures))
+        for n, embedded in enumerate(signatures, start=1)
+    ]
+    failed = [check for check in checks if not check.valid]
+    if failed:
+        return failed[0]
+    detail = "PDF signature valid" if expected == 1 else f"{expected} PDF signatures valid"
+    return SignatureCheck(True, detail, "; ".join(check.signer for check in checks))
+
+
+def _check_signature(embedded: Any, trust_root_pem: bytes, *, last: bool) -> SignatureCheck:
+    status = validate_pdf_signature(embedded, _context(trust_root_pem))
     signer = status.signing_cert.subject.human_friendly
+    coverage = status.coverage.name if status.coverage else "nothing"
+    level = status.modification_level.name if status.modification_level else "OTHER"
     if not status.intact:
         return SignatureCheck(False, "the PDF was changed after signing", signer)
     if not (status.valid and status.trusted):
         return SignatureCheck(False, "the PDF signature or its certificate is not trusted", signer)
-    coverage = status.coverage.name if status.coverage else "nothing"
-    if coverage != "ENTIRE_FILE":
+    if last and coverage != "ENTIRE_FILE":
         return SignatureCheck(False, f"the signature covers {coverage}, not the whole file", signer)
-    return SignatureCheck(True, "PDF signature valid", signer)
+    if not last and (coverage != "ENTIRE_REVISION" or level not in _SIGNING_ONLY):
+        return SignatureCheck(False, "the PDF was changed after the first signature", signer)
+    return SignatureCheck(True, "valid", signer)
+
+
+# Changes pyHanko's difference analysis allows after an earlier signature: adding a signature.
+_SIGNING_ONLY = ("NONE", "LTA_UPDATES", "FORM_FILLING")

@@ -161,7 +161,8 @@ class TestEscalation:
         kinds = [(n.kind, n.user_id) for n in notes if n.worklist_item_id == overdue.id]
         assert len(kinds) == 2
         assert set(kinds) == {("sla_breached", None), ("sla_breached", senior.user_id)}
-        assert [n.kind for n in notes if n.worklist_item_id == soon.id] == ["sla_due_soon"]
+        warned = {(n.kind, n.user_id) for n in notes if n.worklist_item_id == soon.id}
+        assert warned == {("sla_due_soon", None), ("sla_due_soon", senior.user_id)}
         listed = api.get(consortium.radiologist, "/api/v1/worklist/notifications/mine").json()
         assert {n["worklist_item_id"] for n in listed} >= {str(overdue.id), str(soon.id)}
         assert all(n["user_id"] is None for n in listed)  # the senior's own note is not theirs

@@ -1,0 +1,39 @@
+"""``radbridge bench ingest``, added to the core's ``bench`` group."""
+
+from __future__ import annotations
+
+import typer
+
+from gateway.bench.ingest import BenchOptions, report, run_bench
+
+
+def ingest(  # noqa: PLR0913 - one option per benchmark size
+    *,
+    rounds: int = typer.Option(5, min=1, help="A/B rounds; medians are reported."),
+    small: int = typer.Option(400, min=1, help="CT-like slices (~40 kB) a run."),
+    small_clients: int = typer.Option(4, min=1),
+    large: int = typer.Option(12, min=1, help="Radiographs (15 MB) a run."),
+    large_clients: int = typer.Option(2, min=1),
+    cstore: int = typer.Option(400, min=1, help="Slices sent over one C-STORE association."),
+    large_side: int | None = typer.Option(None, help="Radiograph side in pixels (2736)."),
+) -> None:
+    """Store the same files straight into Orthanc and through the gateway; print the ratios."""
+    options = BenchOptions(
+        rounds=rounds,
+        small_count=small,
+        small_clients=small_clients,
+        large_count=large,
+        large_clients=large_clients,
+        cstore_count=min(cstore, small),
+        large_side=large_side,
+    )
+    report(run_bench(options, echo=typer.echo), echo=typer.echo)
+
+
+def add_bench_commands(app: typer.Typer) -> None:
+    """Add ``ingest`` to the root CLI's ``bench`` group."""
+    for group in app.registered_groups:
+        if group.name == "bench" and group.typer_instance is not None:
+            group.typer_instance.command("ingest")(ingest)
+            return
+    raise RuntimeError("the root CLI has no 'bench' group")

@@ -1,0 +1,146 @@
+"""Rewrite a few top-level text elements of a DICOM file by splicing bytes, nothing else.
+
+pydicom 3.0.2 drops the escape sequences of ISO 2022 IR 58 when it writes, so a file that was
+parsed and saved again would lose its Chinese names. Here the file is parsed only to find where
+top-level elements start; the new elements are encoded by hand and spliced in, and every other
+byte (names, pixel data, private tags) reaches Orthanc exactly as the device sent it.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass
+
+from pydicom.filereader import read_partial
+from pydicom.tag import BaseTag
+
+SPECIFIC_CHARACTER_SET = BaseTag(0x00080005)
+PATIENT_ID = BaseTag(0x00100020)
+ISSUER_OF_PATIENT_ID = BaseTag(0x00100021)
+LO_MAX = 64
+_LONG_HEADER_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
+
+
+class RewriteError(ValueError):
+    """The file cannot be rewritten safely (e.g. big endian or deflated transfer syntax)."""
+
+
+class ValueTooLong(RewriteError):
+    """A new value does not fit its VR's maximum length."""
+
+
+@dataclass(frozen=True)
+class _Element:
+    """Where a top-level element lies in the file, and its raw value."""
+
+    start: int  # offset of the tag
+    end: int  # offset after the value; -1 for an undefined length (never replaced)
+    value: bytes
+
+
+@dataclass(frozen=True)
+class Edits:
+    """What to change; ``None`` leaves an element as it is.
+
+    ``patient_id_prefix`` goes in front of the raw PatientID; ``charset_override`` replaces a
+    SpecificCharacterSet that is absent or one of ``charset_replaces`` (the labels old devices
+    put on GBK bytes).
+    """
+
+    patient_id_prefix: bytes | None = None
+    issuer_if_empty: str | None = None
+    charset_override: str | None = None
+    charset_replaces: frozenset[str] = frozenset({"", "ISO_IR 6", "ISO_IR 100"})
+
+
+def _encode(tag: BaseTag, vr: str, value: bytes, implicit: bool) -> bytes:
+    if len(value) % 2:
+        value += b" "
+    head = struct.pack("<HH", tag.group, tag.element)
+    if implicit:
+        return head + struct.pack("<I", len(value)) + value
+    return head + vr.encode("ascii") + struct.pack("<H", len(value)) + value
+
+
+def _past_patient_ids(tag: BaseTag, _vr: str | None, _length: int) -> bool:
+    return bool(tag > ISSUER_OF_PATIENT_ID)
+
+
+def _scan(data: bytes) -> tuple[dict[int, _Element], list[tuple[int, int]], bool]:
+    """Return the elements we may edit, (tag, start) of the top-level ones, implicit VR.
+
+    Parsing stops at the first element after IssuerOfPatientID: a 15 MB radiograph is
+    scanned in well under a millisecond, and pixel data is never read.
+    """
+    stream = io.BytesIO(data)
+    ds = read_partial(stream, stop_when=_past_patient_ids, defer_size=256)
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if syntax is None or not syntax.is_little_endian or syntax.is_deflated:
+        raise RewriteError("only little-endian, non-deflated transfer syntaxes are accepted")
+    implicit = bool(syntax.is_implicit_VR)
+    found: dict[int, _Element] = {}
+    starts: list[tuple[int, int]] = []
+    for tag in sorted(ds.keys()):  # keys only: iterating a Dataset decodes values
+        item = ds.get_item(tag)
+        # Raw elements know their value offset; ones pydicom decoded while reading (the
+        # character set) or deferred (large values) keep it as ``file_tell``.
+        value_at = getattr(item, "value_tell", None) or getattr(item, "file_tell", None)
+        if not isinstance(value_at, int) or item is None:
+            raise RewriteError(f"cannot locate element {BaseTag(tag)} in the file")
+        vr = "" if implicit else (item.VR or "")
+        long_length = implicit or vr in _LONG_HEADER_VRS
+        start = value_at - (12 if vr in _LONG_HEADER_VRS else 8)
+        starts.append((int(tag), start))
+        if tag in (SPECIFIC_CHARACTER_SET, PATIENT_ID, ISSUER_OF_PATIENT_ID):
+            fmt, size = ("<I", 4) if long_length else ("<H", 2)
+            (length,) = struct.unpack_from(fmt, data, value_at - size)
+            end = -1 if length == 0xFFFFFFFF else value_at + length
+            found[int(tag)] = _Element(start, end, data[value_at:end] if end >= 0 else b"")
+    stopped_at = stream.tell()  # read_partial rewinds to the start of the element it stopped at
+    if stopped_at + 4 <= len(data):
+        group, element = struct.unpack_from("<HH", data, stopped_at)
+        starts.append((group << 16 | element, stopped_at))
+    return found, starts, implicit
+
+
+def rewrite(data: bytes, edits: Edits) -> bytes:
+    """Return ``data`` with the edits applied; raise ``RewriteError`` if it cannot be done."""
+    found, starts, implicit = _scan(data)
+    replacements: list[tuple[int, int, bytes]] = []  # (start, end, new bytes)
+
+    def put(tag: BaseTag, vr: str, value: bytes) -> None:
+        encoded = _encode(tag, vr, value, implicit)
+        old = found.get(int(tag))
+        if old is not None:
+            if old.end < 0:
+                raise RewriteError(f"element {tag} has an undefined length")
+            replacements.append((old.start, old.end, encoded))
+            return
+        at = next((start for t, start in starts if t > int(tag)), len(data))
+        replacements.append((at, at, encoded))
+
+    charset = found.get(int(SPECIFIC_CHARACTER_SET))
+    declared = charset.value.decode("ascii", "replace").strip(" \x00") if charset else ""
+    if edits.charset_override and declared in edits.charset_replaces:
+        put(SPECIFIC_CHARACTER_SET, "CS", edits.charset_override.encode("ascii"))
+    if edits.patient_id_prefix is not None:
+        old_pid = found.get(int(PATIENT_ID))
+        original = old_pid.value.rstrip(b" \x00") if old_pid else b""
+        if len(edits.patient_id_prefix) + len(original) > LO_MAX:
+            raise ValueTooLong(
+                f"PatientID has {len(original)} bytes; at most"
+                f" {LO_MAX - len(edits.patient_id_prefix)} fit beside the namespace prefix."
+            )
+        put(PATIENT_ID, "LO", edits.patient_id_prefix + original)
+    issuer = found.get(int(ISSUER_OF_PATIENT_ID))
+    if edits.issuer_if_empty and (issuer is None or not issuer.value.strip(b" \x00")):
+        put(ISSUER_OF_PATIENT_ID, "LO", edits.issuer_if_empty.encode("ascii"))
+    view = memoryview(data)
+    pieces: list[bytes | memoryview] = []
+    cursor = 0
+    for start, end, new in sorted(replacements, key=lambda r: (r[0], r[1])):
+        pieces += [view[cursor:start], new]
+        cursor = end
+    pieces.append(view[cursor:])
+    return b"".join(pieces)  # one copy, even of a 15 MB radiograph

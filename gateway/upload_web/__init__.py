@@ -1,0 +1,1 @@
+"""The clinic upload page: Uppy in the browser, sending studies to the gateway's tus endpoint."""

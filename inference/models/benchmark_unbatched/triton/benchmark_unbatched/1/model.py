@@ -1,0 +1,1 @@
+../../../../benchmark_batched/triton/benchmark_batched/1/model.py

@@ -1,0 +1,1 @@
+"""Critical values (危急值): declared by a reader, phoned through, notified, acknowledged."""

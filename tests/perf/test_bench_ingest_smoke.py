@@ -1,0 +1,41 @@
+"""The ingest benchmark at tiny sizes: it starts its stack, runs A/B rounds and reports.
+
+Never asserts timings (a shared 2-core machine); only that every path stored every file and
+that each figure and ratio is produced.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.bench.ingest import BenchOptions, report, run_bench
+from tests.fixtures.orthanc import require_orthanc
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_ingest_runs_every_path_and_prints_ratios() -> None:
+    require_orthanc()
+    options = BenchOptions(
+        rounds=2,
+        small_count=12,
+        small_clients=2,
+        large_count=2,
+        large_clients=2,
+        cstore_count=12,
+        large_side=256,
+        disk_probe_mb=8,
+    )
+    lines: list[str] = []
+
+    result = run_bench(options, echo=lines.append)
+    report(result, echo=lines.append)
+
+    assert [s.name.split()[0] for s in result.scenarios] == ["STOW", "STOW", "C-STORE"]
+    for scenario in result.scenarios:
+        for figures in (scenario.a, scenario.b):
+            assert figures.instances_per_s > 0
+            assert figures.cpu_s_per_instance >= 0
+        assert scenario.ratio > 0
+    assert result.disk_mb_per_s > 0
+    assert sum("ratio" in line for line in lines) == 3
