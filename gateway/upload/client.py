@@ -132,9 +132,9 @@ class UploadRunner:
             try:
                 uploader = self._uploader(local, fp, meta)
                 uploader.stop_at = size
-                if not uploader.url:
+                if not uploader.url:  # a re-created upload may hold bytes already
                     uploader.set_url(uploader.create_url())
-                    uploader.offset = 0
+                    uploader.offset = uploader.get_offset()
                 confirmed = uploader.offset
                 self.progress.advance(confirmed)
                 while uploader.offset < size:
@@ -186,6 +186,7 @@ class UploadRunner:
             "filename": local.name,
             "batch": batch,
             "batch-files": str(batch_files),
+            "fingerprint": key,  # the server returns the same upload for the same file
         }
         try:
             url = self._send_bytes(local, key, fp, meta)

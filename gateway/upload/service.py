@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 
@@ -38,6 +39,15 @@ def _sweep_now_and_then(store: UploadStore) -> None:
     store.sweep(get_settings().gateway.upload_batch_ttl_h * 3600)
 
 
+def _idempotent_id(organization_id: uuid.UUID, metadata: dict[str, str], length: int) -> str | None:
+    """Return a stable upload id for a fingerprinted file of a declared batch, else None."""
+    fingerprint, batch = metadata.get("fingerprint", ""), metadata.get("batch", "")
+    if not fingerprint or not batch:
+        return None
+    seed = f"{organization_id}|{batch}|{fingerprint}|{length}".encode()
+    return hashlib.sha256(seed).hexdigest()[:32]
+
+
 def create(
     session: Session,
     store: UploadStore,
@@ -65,6 +75,7 @@ def create(
         created_by=principal.actor,
         length=length,
         metadata=metadata,
+        upload_id=_idempotent_id(organization_id, metadata, length),
     )
     if declared is None:
         upload_batch.open_batch(

@@ -72,10 +72,20 @@ class UploadStore:
         created_by: str,
         length: int,
         metadata: dict[str, str],
+        upload_id: str | None = None,
     ) -> UploadInfo:
-        """Start an empty upload and return it."""
+        """Start an empty upload and return it.
+
+        With ``upload_id`` (derived from the client's file fingerprint) a repeated creation
+        returns the upload already started under that id instead of a second one: a client
+        killed between "created" and "remembered the URL" resumes the same upload.
+        """
+        if upload_id is not None:
+            existing = self.load(upload_id)
+            if existing is not None:
+                return existing
         info = UploadInfo(
-            id=uuid.uuid4().hex,
+            id=upload_id or uuid.uuid4().hex,
             tenant_id=str(tenant_id),
             organization_id=str(organization_id),
             created_by=created_by,
@@ -83,7 +93,14 @@ class UploadStore:
             metadata=metadata,
         )
         folder = self._folder(info.id)
-        folder.mkdir()
+        try:
+            folder.mkdir()
+        except FileExistsError:  # created a moment ago by a concurrent request
+            time.sleep(0.05)
+            raced = self.load(info.id)
+            if raced is None:
+                raise
+            return raced
         (folder / "data").touch()
         self.save(info)
         return info

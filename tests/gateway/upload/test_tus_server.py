@@ -80,6 +80,26 @@ class TestChunkedUpload:
         )
         assert head.headers["cache-control"] == "no-store"
 
+    def test_creating_the_same_fingerprinted_file_again_resumes_the_same_upload(
+        self, gateway_url: str, consortium: Consortium, tmp_path: Path
+    ) -> None:
+        _, (path,) = make_study(tmp_path, 1)
+        data = path.read_bytes()
+        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+        meta = {"batch": "b-idem", "batch-files": "2", "fingerprint": "a.dcm:sha256:1234"}
+        first = tus.create(len(data), filename="a.dcm", **meta).headers["location"]
+        assert tus.patch(first, 0, data[:3000]).status_code == 204
+
+        again = tus.create(len(data), filename="a.dcm", **meta).headers["location"]
+        other = tus.create(len(data), filename="b.dcm", **{**meta, "fingerprint": "b"})
+        clinic_b = Tus(gateway_url, token_for(consortium, "staff_b"))
+        theirs = clinic_b.create(len(data), filename="a.dcm", **meta).headers["location"]
+
+        assert again == first  # a client that died before saving the URL gets it back
+        assert tus.head(again).headers["upload-offset"] == "3000"
+        assert other.headers["location"] != first
+        assert theirs != first  # the id is bound to the sending clinic
+
     def test_a_chunk_at_the_wrong_offset_is_409(
         self, gateway_url: str, consortium: Consortium, tmp_path: Path
     ) -> None:
