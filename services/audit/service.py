@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.orm import Session
 
 from services.models import AuditEvent
+
+if TYPE_CHECKING:
+    from services.auth.principal import Principal
+
+E = TypeVar("E", bound=Exception)
 
 
 def record(  # noqa: PLR0913 - keyword-only facts of one event
@@ -42,3 +47,27 @@ def record_denied(session: Session, **fields: Any) -> None:
     with Session(bind=session.get_bind()) as own:
         record(own, outcome="denied", **fields)
         own.commit()
+
+
+def refused(
+    session: Session,
+    *,
+    principal: Principal,
+    action: str,
+    object_type: str,
+    object_id: str | uuid.UUID,
+    error: E,
+) -> E:
+    """Audit a refused access (in its own transaction); return ``error`` for the caller to raise.
+
+    The one shape of every "not yours, so it does not exist" answer: ``raise audit.refused(...)``.
+    """
+    record_denied(
+        session,
+        actor=principal.actor,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        tenant_id=principal.tenant_id,
+    )
+    return error

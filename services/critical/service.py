@@ -133,15 +133,14 @@ def get_scoped(
     """Return a result the caller may see, else audit the refusal and raise 404."""
     result = repository.scoped(session, scope, result_id)
     if result is None:
-        audit.record_denied(
+        raise audit.refused(
             session,
-            actor=principal.actor,
+            principal=principal,
             action="critical.read",
             object_type="critical_result",
             object_id=result_id,
-            tenant_id=principal.tenant_id,
+            error=CriticalResultNotFound("No such critical result, or you cannot see it."),
         )
-        raise CriticalResultNotFound("No such critical result, or you cannot see it.")
     return result
 
 

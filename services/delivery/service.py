@@ -50,15 +50,14 @@ def _check_destination(body: ChannelCreate, settings: DeliverySettings) -> None:
 def _organization(session: Session, principal: Principal, org_id: uuid.UUID) -> uuid.UUID:
     assert principal.tenant_id is not None
     if repository.organization(session, tenant_id=principal.tenant_id, org_id=org_id) is None:
-        audit.record_denied(
+        raise audit.refused(
             session,
-            actor=principal.actor,
+            principal=principal,
             action="delivery_channel.access",
             object_type="organization",
             object_id=org_id,
-            tenant_id=principal.tenant_id,
+            error=OrganizationNotFound("No such organization in your consortium."),
         )
-        raise OrganizationNotFound("No such organization in your consortium.")
     return principal.tenant_id
 
 

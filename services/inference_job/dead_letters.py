@@ -76,15 +76,14 @@ def replay(
     """
     found = repository.get_for_update(session, scope, job_id)
     if found is None:
-        audit.record_denied(
+        raise audit.refused(
             session,
-            actor=principal.actor,
+            principal=principal,
             action="inference_job.replay",
             object_type="inference_job",
             object_id=job_id,
-            tenant_id=principal.tenant_id,
+            error=JobNotFound("No such AI job, or it belongs to a consortium you cannot see."),
         )
-        raise JobNotFound("No such AI job, or it belongs to a consortium you cannot see.")
     job, study = found
     if job.status != "FAILED":
         raise JobNotReplayable(

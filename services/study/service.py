@@ -177,15 +177,14 @@ def get_visible(
     """Return a study the caller may see and audit the access, else raise StudyNotFound."""
     study = repository.get_scoped(session, scope, study_id)
     if study is None:
-        audit.record_denied(
+        raise audit.refused(
             session,
-            actor=principal.actor,
+            principal=principal,
             action="study.read",
             object_type="study",
             object_id=study_id,
-            tenant_id=principal.tenant_id,
+            error=StudyNotFound("No such study, or it belongs to an organization you cannot see."),
         )
-        raise StudyNotFound("No such study, or it belongs to an organization you cannot see.")
     audit.record(
         session,
         actor=principal.actor,

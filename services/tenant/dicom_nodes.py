@@ -47,15 +47,14 @@ def get(session: Session, principal: Principal, node_id: uuid.UUID) -> DicomNode
     """Return a node of the caller's consortium."""
     node = session.get(DicomNode, node_id)
     if node is None or node.tenant_id != _tenant(principal):
-        audit.record_denied(
+        raise audit.refused(
             session,
-            actor=principal.actor,
+            principal=principal,
             action="dicom_node.read",
             object_type="dicom_node",
             object_id=node_id,
-            tenant_id=principal.tenant_id,
+            error=DicomNodeNotFound("No such DICOM node in your consortium."),
         )
-        raise DicomNodeNotFound("No such DICOM node in your consortium.")
     return node
 
 
