@@ -4,24 +4,17 @@ sent twice (F5, F13, F14 of QUALITY.md). Nothing acknowledged may be lost or reg
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
-import pydicom
 import pytest
-from pydicom.dataset import Dataset
-from pydicom.uid import generate_uid
 from sqlalchemy import func, select
 
 from gateway.api.app import create_app
@@ -36,6 +29,7 @@ from tests.fixtures.databases import Database
 from tests.fixtures.live_server import live_server
 from tests.fixtures.orthanc import PASSWORD, USERNAME, OrthancHandle, fresh_ct, storescu
 from tests.gateway.housekeeping.conftest import World, bearer, open_world, start_orthanc
+from tests.gateway.housekeeping.stow_load import ingest_through_a_kill, plan, sop_uids, stow
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
@@ -163,115 +157,11 @@ def _series(world: World, uid: str) -> int:
         )
 
 
-@dataclass
-class Uploads:
-    """The instances 4 clients send, and which of them the gateway acknowledged."""
-
-    parts: list[list[Dataset]]
-    acked: set[str] = field(default_factory=set)
-    refused: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-
-def _plan(tmp_path: Path, clients: int, studies_per_client: int, per_study: int) -> Uploads:
-    plan: list[list[Dataset]] = []
-    for _ in range(clients):
-        mine: list[Dataset] = []
-        for _ in range(studies_per_client):
-            _, first = fresh_ct(tmp_path)
-            for _ in range(per_study):
-                ds = pydicom.dcmread(io.BytesIO(_bytes(first)))
-                ds.SOPInstanceUID = generate_uid()
-                ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-                mine.append(ds)
-        plan.append(mine)
-    return Uploads(plan)
-
-
-def _bytes(ds: Dataset) -> bytes:
-    out = io.BytesIO()
-    ds.save_as(out, enforce_file_format=True)
-    return out.getvalue()
-
-
-def _stow(url: str, token: dict[str, str], ds: Dataset) -> int:
-    boundary = uuid.uuid4().hex
-    body = (
-        f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
-        + _bytes(ds)
-        + f"\r\n--{boundary}--\r\n".encode()
-    )
-    ctype = f'multipart/related; type="application/dicom"; boundary={boundary}'
-    try:
-        response = httpx.post(
-            f"{url}/dicomweb/studies",
-            content=body,
-            headers={**token, "Content-Type": ctype},
-            timeout=30,
-        )
-    except httpx.HTTPError:
-        return 0
-    return response.status_code
-
-
-def _client(url: str, token: dict[str, str], uploads: Uploads, mine: list[Dataset]) -> None:
-    """Send each instance until it is acknowledged (200), retrying like a clinic's uploader."""
-    for ds in mine:
-        deadline = time.monotonic() + 60
-        while _stow(url, token, ds) != 200:
-            with uploads.lock:
-                uploads.refused += 1
-            assert time.monotonic() < deadline, "an instance was never acknowledged"
-            time.sleep(0.2)
-        with uploads.lock:
-            uploads.acked.add(str(ds.SOPInstanceUID))
-
-
-def _sop_uids(orthanc: OrthancHandle) -> set[str]:
-    return {
-        uid
-        for study in orthanc.client.list_study_ids()
-        for uid in orthanc.client.study_sop_instance_uids(study)
-    }
-
-
-def _ingest_through_a_kill(world: World, uploads: Uploads, tmp_path: Path) -> int:
-    """Run 4 STOW clients through the gateway, kill -9 Orthanc mid-way and restart it.
-
-    Returns how many instances were acknowledged when Orthanc was killed.
-    """
-    app = create_app()
-    app.dependency_overrides[orthanc_client] = lambda: world.orthanc.client
-    app.dependency_overrides[object_store] = lambda: LocalDiskStore(tmp_path / "objects")
-    token = bearer(world.consortium.users["staff_a"])
-    total = sum(len(p) for p in uploads.parts)
-    with live_server(app) as url:
-        clients = [
-            threading.Thread(target=_client, args=(url, token, uploads, mine))
-            for mine in uploads.parts
-        ]
-        for thread in clients:
-            thread.start()
-        while len(uploads.acked) < total // 4:
-            time.sleep(0.01)
-        pid = world.orthanc.process.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)  # mid-ingest, with 4 clients sending
-        acked_at_kill = len(uploads.acked)
-        world.orthanc.process.stop()
-        time.sleep(0.5)
-        world.orthanc.process.start()
-        world.orthanc.process.wait_ready(timeout=20)
-        for thread in clients:
-            thread.join(timeout=120)
-    return acked_at_kill
-
-
 def test_killing_orthanc_mid_ingest_loses_no_acknowledged_instance(
     own_world: World, tmp_path: Path
 ) -> None:
     world = own_world
-    uploads = _plan(tmp_path, clients=4, studies_per_client=2, per_study=6)
+    uploads = plan(tmp_path, clients=4, studies_per_client=2, per_study=6)
     total = sum(len(p) for p in uploads.parts)
     stop = threading.Event()
     feed = ChangeWatcher(
@@ -282,8 +172,8 @@ def test_killing_orthanc_mid_ingest_loses_no_acknowledged_instance(
     )
     follower = threading.Thread(target=feed.run, args=(stop,))
     follower.start()
-    acked_at_kill = _ingest_through_a_kill(world, uploads, tmp_path)
-    stored = _sop_uids(world.orthanc)
+    acked_at_kill = ingest_through_a_kill(world, uploads, tmp_path)
+    stored = sop_uids(world.orthanc)
     _wait_until_stable(world.orthanc)  # StableAge 1 s: let the follower see it
     time.sleep(1.0)
     stop.set()
@@ -299,7 +189,7 @@ def test_killing_orthanc_mid_ingest_loses_no_acknowledged_instance(
     )
     report = reconciler.run(act=True)
     again = reconciler.run(act=True)
-    after_cleaning = _sop_uids(world.orthanc)
+    after_cleaning = sop_uids(world.orthanc)
 
     assert acked_at_kill < total, "the kill came too late to be mid-ingest"
     assert uploads.acked <= stored, f"lost: {sorted(uploads.acked - stored)[:5]}"
@@ -349,7 +239,7 @@ def test_the_same_study_by_c_store_and_stow_is_one_study_one_job_one_worklist_en
     app.dependency_overrides[orthanc_client] = lambda: orthanc.client
     app.dependency_overrides[object_store] = lambda: LocalDiskStore(tmp_path / "objects")
     with live_server(app) as url:
-        status = _stow(url, bearer(world.consortium.users["staff_a"]), ds)
+        status = stow(url, bearer(world.consortium.users["staff_a"]), ds)
     time.sleep(2.0)  # past StableAge, so any second StableStudy is in the feed
     watcher = world.watcher()
     while watcher.run_once():
