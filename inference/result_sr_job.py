@@ -1,4 +1,4 @@
-"""Write a finished job's DICOM SR into its study: the follow-up of ``runner.run_job``.
+"""Write a finished job's DICOM SR (and GSPS) into its study: the follow-up of ``runner.run_job``.
 
 The runner commits the findings (and the study's priority) first and queues this in the same
 commit, so readers see a finding without waiting for highdicom and Orthanc. The SR names the
@@ -11,6 +11,11 @@ repeat. Orthanc unreachable -> ``SourceUnavailable`` for the task to retry; an S
 built or that Orthanc refuses is recorded in the job's ``error`` (the findings stand without
 it). ``requeue_missing`` (run by the stale-job sweep) queues the follow-up again for a job
 whose message was lost, so the SR is written eventually.
+
+A run with localized results (the image-quality model's collimated field) also gets a GSPS
+outlining them on the analysed image (``results_gsps``), stored before the SR's UID is recorded
+so a retry after an outage writes both; its UIDs derive from the job id as well. A GSPS that
+cannot be built or that Orthanc refuses is logged and left out: the SR is the run's record.
 """
 
 from __future__ import annotations
@@ -19,10 +24,11 @@ import logging
 import uuid
 from datetime import timedelta
 
+from pydicom.dataset import Dataset
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from inference.dicom import results_sr
+from inference.dicom import results_gsps, results_sr
 from inference.dicom.source import OrthancInstanceSource, SourceDataError
 from inference.dicom.writer import OrthancResultWriter, ResultStoreRejected
 from inference.pipelines.findings import FindingDraft
@@ -90,7 +96,11 @@ def write_result_sr(
     run, series_orthanc_id = planned
     try:
         dataset = source.representative_instance(series_orthanc_id)
-        stored = writer.store(results_sr.build_report(dataset, run))
+        report = results_sr.build_report(dataset, run)
+        presentation = _presentation_state(job_id, dataset, run)
+        stored = writer.store(report)
+        if presentation is not None:
+            _store_presentation_state(job_id, writer, presentation)
     except (SourceDataError, ResultStoreRejected, results_sr.ResultObjectError) as exc:
         reason = f"result SR not written: {type(exc).__name__}: {exc}"
         log.warning("job %s: %s", job_id, reason)
@@ -105,6 +115,35 @@ def write_result_sr(
             job.result_sr_uid = stored.sop_instance_uid
     log.info("job %s: SR %s %s", job_id, stored.sop_instance_uid, stored.status)
     return "written"
+
+
+def _presentation_state(
+    job_id: uuid.UUID, dataset: Dataset, run: results_sr.AiRun
+) -> Dataset | None:
+    """Return the GSPS drawing the run's localized results on ``dataset``, None if none.
+
+    A GSPS that cannot be built is logged and left out: the SR and the findings stand.
+    """
+    outlines = results_gsps.outlines_of(run.findings, dataset)
+    if not outlines:
+        return None
+    try:
+        return results_gsps.build_presentation_state(dataset, run, outlines)
+    except results_sr.ResultObjectError as exc:
+        log.warning("job %s: GSPS not written: %s", job_id, exc)
+        return None
+
+
+def _store_presentation_state(
+    job_id: uuid.UUID, writer: OrthancResultWriter, presentation: Dataset
+) -> None:
+    """Store the GSPS; one Orthanc refuses is logged (the SR is the record of the run)."""
+    try:
+        stored = writer.store(presentation)
+    except ResultStoreRejected as exc:
+        log.warning("job %s: GSPS not written: %s", job_id, exc)
+        return
+    log.info("job %s: GSPS %s %s", job_id, stored.sop_instance_uid, stored.status)
 
 
 def requeue_missing(session: Session, *, grace_s: int = 120, window_h: int = 24) -> int:

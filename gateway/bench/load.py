@@ -1,7 +1,7 @@
 """The senders of the ingest benchmark: each stores a list of files one way and times it.
 
 * ``rest_direct``: ``POST /instances`` straight into Orthanc (the raw baseline of P1/P2).
-* ``stow``: STOW-RS to the gateway, one instance a request, bearer token (P1/P2).
+* ``stow``: STOW-RS to the gateway, ``per_request`` instances a request, bearer token (P1/P2).
 * ``storescu``: DCMTK over one association with ``TCP_NODELAY=1``, to Orthanc or to the
   gateway's SCP (P3).
 """
@@ -15,8 +15,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
+
+T = TypeVar("T")
 
 STORESCU = Path("/usr/bin/storescu")  # pynetdicom installs its own storescu in the venv
 _DCMTK_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "TCP_NODELAY": "1"}
@@ -27,14 +30,14 @@ class SendFailed(RuntimeError):
 
 
 def _parallel(
-    files: Sequence[bytes],
+    files: Sequence[T],
     clients: int,
-    send: Callable[[httpx.Client, bytes], None],
+    send: Callable[[httpx.Client, T], None],
     make_client: Callable[[], httpx.Client],
 ) -> float:
     shares = [files[i::clients] for i in range(clients)]
 
-    def worker(share: Sequence[bytes]) -> None:
+    def worker(share: Sequence[T]) -> None:
         with make_client() as http:
             for data in share:
                 send(http, data)
@@ -59,28 +62,47 @@ def rest_direct(url: str, auth: tuple[str, str], files: Sequence[bytes], clients
     return _parallel(files, clients, send, lambda: httpx.Client(auth=auth, timeout=120))
 
 
-def stow(url: str, token: str, files: Sequence[bytes], *, clients: int) -> float:
-    """Store ``files`` through the gateway's STOW-RS endpoint; return seconds."""
+def stow(
+    url: str, token: str, files: Sequence[bytes], *, clients: int, per_request: int = 1
+) -> float:
+    """Store ``files`` through the gateway's STOW-RS endpoint; return seconds.
+
+    ``per_request`` instances go in each multipart request, as STOW-RS clients batch them
+    (dicomweb-client sends a whole list in one request); 1 is the per-instance worst case.
+    """
     boundary = uuid.uuid4().hex
     content_type = f'multipart/related; type="application/dicom"; boundary={boundary}'
     head = f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
+    between = f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
 
-    def send(http: httpx.Client, data: bytes) -> None:
+    def send(http: httpx.Client, batch: Sequence[bytes]) -> None:
         answer = http.post(
             f"{url}/dicomweb/studies",
-            content=head + data + tail,
+            content=head + between.join(batch) + tail,
             headers={"Content-Type": content_type},
         )
         if answer.status_code != 200:
             raise SendFailed(f"the gateway answered {answer.status_code}: {answer.text[-400:]}")
 
+    batches = [files[i : i + per_request] for i in range(0, len(files), per_request)]
     headers = {"Authorization": f"Bearer {token}"}
-    return _parallel(files, clients, send, lambda: httpx.Client(headers=headers, timeout=120))
+    return _parallel(batches, clients, send, lambda: httpx.Client(headers=headers, timeout=120))
 
 
-def storescu(port: int, calling: str, called: str, files: Sequence[bytes]) -> float:
-    """Send ``files`` over one association with DCMTK; return seconds (files written first)."""
+def storescu(
+    port: int,
+    calling: str,
+    called: str,
+    files: Sequence[bytes],
+    *,
+    settled: Callable[[int], None] | None = None,
+) -> float:
+    """Send ``files`` over one association with DCMTK; return seconds (files written first).
+
+    ``settled(n)`` returns once the store holds ``n`` instances: the gateway's SCP answers
+    before Orthanc has stored (store-and-forward), so its clock stops when Orthanc has all.
+    """
     with tempfile.TemporaryDirectory(prefix="rb-bench-") as folder:
         paths = []
         for number, data in enumerate(files):
@@ -92,6 +114,8 @@ def storescu(port: int, calling: str, called: str, files: Sequence[bytes]) -> fl
         result = subprocess.run(
             argv, capture_output=True, text=True, env=_DCMTK_ENV, check=False, timeout=600
         )
+        if settled is not None and result.returncode == 0:
+            settled(len(files))
         elapsed = time.perf_counter() - started
     if result.returncode != 0 or "Store Failed" in result.stderr:
         raise SendFailed(f"storescu failed ({result.returncode}): {result.stderr[-300:]}")

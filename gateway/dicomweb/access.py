@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gateway.dicomweb import repository
+from gateway.dicomweb import ai_series, repository
 from gateway.dicomweb.upstream import OrthancDicomWeb
 from gateway.ingest.validation import check_instance
 from gateway.orthanc.port import OrthancPort
@@ -154,12 +154,17 @@ def resolve(  # noqa: PLR0913 - the request's facts, each checked here
     _only_study_under_uid(upstream, study)
     target = Target(study=study)
     if series_uid:
-        series = {s.series_instance_uid: s for s in repository.series_of(session, study.id)}
+        series = {
+            s.series_instance_uid: s.orthanc_id for s in repository.series_of(session, study.id)
+        }
+        if series_uid not in series:  # RadBridge's own AI result series are not registered
+            results = ai_series.of_study(session, upstream, study)
+            series.update({r.series_instance_uid: r.orthanc_id for r in results})
         if series_uid not in series:
             raise NotFound("The study has no such series.")
         target = Target(study=study, series_uid=series_uid)
         if instance_uid:
-            by_orthanc = {s.orthanc_id: uid for uid, s in series.items()}
+            by_orthanc = {orthanc_id: uid for uid, orthanc_id in series.items()}
             match = [
                 i["ID"]
                 for i in _instances_of(upstream, study)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
@@ -18,27 +19,46 @@ def related_type(content_type: str) -> str:
     return match.group(1).strip().lower() if match else ""
 
 
-def split_parts(content_type: str, body: bytes) -> list[tuple[dict[str, str], bytes]]:
-    """Return (headers, payload) for every part of ``body``."""
+def split_parts(content_type: str, body: bytes | bytearray) -> list[tuple[dict[str, str], bytes]]:
+    """Return (headers, payload) for every part of ``body``.
+
+    Parts are located by offset and each payload is copied out once: a 15 MB radiograph went
+    through five copies when the body was split, stripped and partitioned as bytes.
+    """
     if not content_type.lower().startswith("multipart/related"):
         raise MultipartError('Send Content-Type: multipart/related; type="application/dicom".')
     match = _BOUNDARY.search(content_type)
     if not match:
         raise MultipartError("The multipart/related Content-Type has no boundary parameter.")
     delimiter = b"--" + match.group(1).encode("latin-1")
-    chunks = body.split(delimiter)
-    if len(chunks) < 3 or not chunks[-1].startswith(b"--"):
+    starts = _delimiters(body, delimiter)
+    if (
+        len(starts) < 2
+        or body[starts[-1] + len(delimiter) : starts[-1] + len(delimiter) + 2] != b"--"
+    ):
         raise MultipartError("The body does not end with the closing multipart boundary.")
+    view = memoryview(body)
     parts = []
-    for chunk in chunks[1:-1]:
-        chunk = chunk.removeprefix(b"\r\n")
-        head, sep, payload = chunk.partition(b"\r\n\r\n")
-        if not sep:
+    for begin, end in itertools.pairwise(starts):
+        at = begin + len(delimiter)
+        if body[at : at + 2] == b"\r\n":
+            at += 2
+        blank = body.find(b"\r\n\r\n", at, end)
+        if blank < 0:
             raise MultipartError("A part has no blank line between its headers and content.")
         headers = {}
-        for line in head.decode("latin-1").split("\r\n"):
+        for line in bytes(body[at:blank]).decode("latin-1").split("\r\n"):
             name, _, value = line.partition(":")
             if name.strip():
                 headers[name.strip().lower()] = value.strip()
-        parts.append((headers, payload.removesuffix(b"\r\n")))
+        stop = end - 2 if body[end - 2 : end] == b"\r\n" else end
+        parts.append((headers, bytes(view[blank + 4 : stop])))
     return parts
+
+
+def _delimiters(body: bytes | bytearray, delimiter: bytes) -> list[int]:
+    found, at = [], body.find(delimiter)
+    while at >= 0:
+        found.append(at)
+        at = body.find(delimiter, at + len(delimiter))
+    return found

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.dicomweb.access import check_uid
 from gateway.dicomweb.repository import StudyQuery
@@ -106,7 +106,17 @@ def study_json(study: Study, series: list[Series], base_url: str) -> dict[str, A
     }
 
 
-def series_json(study: Study, series: Series, base_url: str) -> dict[str, Any]:
+class SeriesFacts(Protocol):
+    """What a QIDO-RS series answer is made of (a registered series, or an AI result series)."""
+
+    series_instance_uid: str
+    modality: str
+    description: str
+    body_part: str
+    instance_count: int
+
+
+def series_json(study: Study, series: SeriesFacts, base_url: str) -> dict[str, Any]:
     """Return the QIDO-RS series attributes of one series."""
     url = f"{base_url}/studies/{study.study_instance_uid}/series/{series.series_instance_uid}"
     return {

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from gateway.api.dependencies import Orthanc
-from gateway.dicomweb import access, qido, repository
+from gateway.dicomweb import access, ai_series, qido, repository
 from gateway.dicomweb.access import Target
 from gateway.dicomweb.upstream import OrthancDicomWeb, Streamed, orthanc_dicomweb
 from gateway.orthanc.port import OrthancPort
@@ -151,10 +151,11 @@ def search_studies(ctx: Ctx) -> JSONResponse:
 
 @router.get("/studies/{study}/series", response_class=JSONResponse)
 def search_series(ctx: Ctx, study: str) -> JSONResponse:
-    """QIDO-RS: the registered series of one readable study."""
+    """QIDO-RS: the registered series of one readable study, and its AI result series."""
     target = ctx.resolve("dicomweb.search_series", study)
     base = _base(ctx.request)
-    rows = repository.series_of(ctx.session, target.study.id)
+    rows: list[qido.SeriesFacts] = [*repository.series_of(ctx.session, target.study.id)]
+    rows += ai_series.of_study(ctx.session, ctx.upstream, target.study)  # AI SR and GSPS
     document = [qido.series_json(target.study, s, base) for s in rows]
     return JSONResponse(document, media_type=DICOM_JSON)
 

@@ -9,7 +9,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.auth.principal import TenantScope
-from services.models import Series, Study
+from services.contracts.ai_result_uids import gsps_sop_instance_uid
+from services.models import InferenceJob, Series, Study
 from services.study import repository as study_repository
 
 # Studies a viewer may open: registered and checked (not still arriving, not quarantined).
@@ -92,3 +93,21 @@ def series_by_study(session: Session, study_ids: list[uuid.UUID]) -> dict[uuid.U
         for row in session.scalars(select(Series).where(Series.study_id.in_(study_ids))):
             out[row.study_id].append(row)
     return out
+
+
+def result_object_uids(session: Session, study_id: uuid.UUID) -> set[str]:
+    """Return the SOP Instance UIDs of the AI result objects written into a study.
+
+    A job (not a shadow run) records its SR's UID once it is stored; the GSPS it stores just
+    before has a UID derived from the job id. A job without a GSPS adds a UID nothing holds.
+    """
+    stmt = select(InferenceJob.id, InferenceJob.result_sr_uid).where(
+        InferenceJob.study_id == study_id,
+        InferenceJob.shadow.is_(False),
+        InferenceJob.result_sr_uid.is_not(None),
+    )
+    uids: set[str] = set()
+    for job_id, sr_uid in session.execute(stmt):
+        if sr_uid:
+            uids.update((sr_uid, gsps_sop_instance_uid(job_id)))
+    return uids

@@ -39,20 +39,25 @@ class UnsupportedMediaType(AppError):
     code = "unsupported_media_type"
 
 
-async def _read_limited(request: Request, limit: int) -> bytes:
+async def _read_limited(request: Request, limit: int) -> bytearray:
+    """Read the body, refusing it as soon as it exceeds ``limit``; one buffer, no regrowth."""
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         raise PayloadTooLarge(
             f"The upload is larger than the {limit // 2**20} MiB limit; split it."
         )
-    body = bytearray()
+    body = bytearray(int(declared)) if declared else bytearray()
+    filled = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        end = filled + len(chunk)
+        if end > limit:
             raise PayloadTooLarge(
                 f"The upload is larger than the {limit // 2**20} MiB limit; split it."
             )
-    return bytes(body)
+        body[filled:end] = chunk  # in place while within the declared length
+        filled = end
+    del body[filled:]  # a body shorter than declared: keep what came
+    return body
 
 
 def _collaborators(request: Request) -> tuple[OrthancPort, ObjectStore]:

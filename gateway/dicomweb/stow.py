@@ -6,6 +6,7 @@ The uploader's organization owns what it stores; nothing reaches Orthanc uncheck
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -19,14 +20,24 @@ from gateway.dicomweb.dicom_json import (
     StoredRef,
 )
 from gateway.ingest.admission import Sender, admit
+from gateway.ingest.recently_seen import RecentlySeen
+from gateway.ingest.validation import Verdict
 from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
 from gateway.orthanc.port import OrthancPort
+from gateway.orthanc.records import UploadResult
 from services.auth.principal import Principal
 from services.kit.errors import Conflict
 from services.kit.storage import ObjectStore
 from services.models import Organization
 from services.quarantine import service as quarantine
 from services.study import origin as study_origin
+
+# An organization's issuer of patient IDs changes rarely; a minute's delay is acceptable.
+SENDERS: RecentlySeen[uuid.UUID, Sender] = RecentlySeen(ttl_s=60.0)
+OWNERS: RecentlySeen[tuple[uuid.UUID, str], bool] = RecentlySeen(ttl_s=60.0)
+# The parts of one request go to Orthanc a few at a time: its write latency overlaps the next
+# part's check. The uploader's own connection cap still bounds what Orthanc sees in all.
+FORWARDERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stow-forward")
 
 
 @dataclass
@@ -69,6 +80,35 @@ def _quarantine(  # noqa: PLR0913 - one held instance and where it came from
     )
 
 
+def _sender(session: Session, organization_id: uuid.UUID) -> Sender:
+    sender = SENDERS.get(organization_id)
+    if sender is None:
+        organization = session.get(Organization, organization_id)
+        assert organization is not None  # the principal was just authorized
+        sender = Sender(organization.id, organization.patient_id_issuer)
+        SENDERS.put(organization_id, sender)
+    return sender
+
+
+def _note_owner(session: Session, principal: Principal, orthanc_study_id: str, source: str) -> None:
+    """Record the uploader once per study a minute: a study's next slices skip the database."""
+    assert principal.tenant_id is not None
+    assert principal.organization_id is not None
+    key = (principal.organization_id, orthanc_study_id)
+    if OWNERS.get(key):
+        return
+    study_origin.note_upload(
+        session,
+        orthanc_study_id=orthanc_study_id,
+        tenant_id=principal.tenant_id,
+        organization_id=principal.organization_id,
+        source=source,
+        uploaded_by=principal.actor,
+    )
+    session.commit()  # noted for good before this process remembers it
+    OWNERS.put(key, True)
+
+
 def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they came through
     session: Session,
     *,
@@ -83,41 +123,26 @@ def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they cam
     assert principal.tenant_id is not None
     assert principal.organization_id is not None
     outcome = StowOutcome(stored=[], failed=[])
-    organization = session.get(Organization, principal.organization_id)
-    assert organization is not None
-    sender = Sender(organization.id, organization.patient_id_issuer)
+    sender = _sender(session, principal.organization_id)
+    uploads: list[tuple[Verdict, Future[UploadResult]]] = []
     for data in parts:
         admitted = admit(data, sender)  # validated, patient namespaced for Orthanc
         verdict = admitted.verdict
-        if not verdict.ok:
-            _quarantine(
-                session,
-                store,
-                principal,
-                data,
-                verdict.reason_code,
-                verdict.reason,
-                source=source,
-            )
-            outcome.failed.append(
-                FailedRef(
-                    verdict.sop_class_uid,
-                    verdict.sop_instance_uid,
-                    CANNOT_UNDERSTAND,
-                    verdict.reason,
-                )
-            )
+        if verdict.ok:  # Orthanc stores it while the next part is checked
+            uploads.append((verdict, FORWARDERS.submit(orthanc.upload_instance, admitted.data)))
             continue
-        try:
-            result = orthanc.upload_instance(admitted.data)
-            study_origin.note_upload(
-                session,
-                orthanc_study_id=result.parent_study,
-                tenant_id=principal.tenant_id,
-                organization_id=principal.organization_id,
-                source=source,
-                uploaded_by=principal.actor,
+        _quarantine(
+            session, store, principal, data, verdict.reason_code, verdict.reason, source=source
+        )
+        outcome.failed.append(
+            FailedRef(
+                verdict.sop_class_uid, verdict.sop_instance_uid, CANNOT_UNDERSTAND, verdict.reason
             )
+        )
+    for verdict, upload in uploads:
+        try:
+            result = upload.result()
+            _note_owner(session, principal, result.parent_study, source)
         except Conflict as exc:
             reason = (REFUSED_NOT_AUTHORIZED, exc.message)
         except OrthancRejected as exc:

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 from gateway.ingest import patient_namespace
 from gateway.ingest.rewrite import Edits, RewriteError, ValueTooLong, rewrite
-from gateway.ingest.validation import Verdict, check_instance
+from gateway.ingest.validation import Verdict, inspect_instance
+from services.contracts.ai_results import is_radbridge_output_series
 from services.contracts.ingest import CHARACTER_SET_OVERRIDES
 
 # DICOM defined terms a node's override may name (GB18030 is a superset of GBK and GB2312).
@@ -46,17 +47,30 @@ class Admitted:
 
 def admit(data: bytes, sender: Sender) -> Admitted:
     """Check ``data`` and return the bytes Orthanc may store, or the reason it may not."""
-    verdict = check_instance(data)
+    inspection = inspect_instance(data)
+    verdict = inspection.verdict
     if not verdict.ok:
         return Admitted(verdict)
     common = (verdict.sop_class_uid, verdict.sop_instance_uid, verdict.study_instance_uid)
+    header = inspection.header
+    if header is not None and is_radbridge_output_series(
+        str(header.get("Modality") or ""), str(header.get("SeriesDescription") or "")
+    ):  # only RadBridge writes these; ingest leaves them out of the study and viewers trust them
+        return Admitted(
+            Verdict(
+                "reserved_series",
+                "The series is labelled as RadBridge's own output"
+                f" ({header.get('SeriesDescription')}); send it with another series description.",
+                *common,
+            )
+        )
     edits = Edits(
         patient_id_prefix=patient_namespace.prefix(sender.organization_id),
         issuer_if_empty=sender.patient_id_issuer,
         charset_override=sender.charset_override or None,
     )
     try:
-        out = rewrite(data, edits)
+        out = rewrite(data, edits, inspection.header)
     except ValueTooLong as exc:
         return Admitted(Verdict("patient_id_too_long", str(exc), *common))
     except RewriteError as exc:

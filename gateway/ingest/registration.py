@@ -75,9 +75,10 @@ def _owner(
     """Return (clinic, source, calling AE) or (None, reason code, explanation)."""
     uploaded = study_origin.uploader_of(session, info.orthanc_id)
     if uploaded is not None:
-        # The gateway's DICOM SCP notes "dicom:<calling AE>" as the uploader.
-        calling_ae = uploaded.uploaded_by.removeprefix(SCP_UPLOADER_PREFIX)
-        detail = calling_ae if uploaded.source == "dicom" else ""
+        # The gateway's DICOM SCP (and a release of its quarantine) notes "dicom:<calling AE>".
+        by = uploaded.uploaded_by
+        dicom = uploaded.source == "dicom" and by.startswith(SCP_UPLOADER_PREFIX)
+        detail = by.removeprefix(SCP_UPLOADER_PREFIX) if dicom else ""
         return session.get(Organization, uploaded.organization_id), uploaded.source, detail
     if not info.instance_ids:
         return None, "empty_study", "The study has no instances."

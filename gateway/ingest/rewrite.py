@@ -12,6 +12,7 @@ import io
 import struct
 from dataclasses import dataclass
 
+from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
 from pydicom.tag import BaseTag
 
@@ -67,14 +68,21 @@ def _past_patient_ids(tag: BaseTag, _vr: str | None, _length: int) -> bool:
     return bool(tag > ISSUER_OF_PATIENT_ID)
 
 
-def _scan(data: bytes) -> tuple[dict[int, _Element], list[tuple[int, int]], bool]:
+def _scan(
+    data: bytes, header: Dataset | None = None
+) -> tuple[dict[int, _Element], list[tuple[int, int]], bool]:
     """Return the elements we may edit, (tag, start) of the top-level ones, implicit VR.
 
-    Parsing stops at the first element after IssuerOfPatientID: a 15 MB radiograph is
+    ``header`` is the file as validation parsed it (raw values; large ones deferred). Without
+    it, parsing stops at the first element after IssuerOfPatientID: a 15 MB radiograph is
     scanned in well under a millisecond, and pixel data is never read.
     """
     stream = io.BytesIO(data)
-    ds = read_partial(stream, stop_when=_past_patient_ids, defer_size=256)
+    ds = (
+        header
+        if header is not None
+        else read_partial(stream, stop_when=_past_patient_ids, defer_size=256)
+    )
     syntax = ds.file_meta.get("TransferSyntaxUID")
     if syntax is None or not syntax.is_little_endian or syntax.is_deflated:
         raise RewriteError("only little-endian, non-deflated transfer syntaxes are accepted")
@@ -82,7 +90,7 @@ def _scan(data: bytes) -> tuple[dict[int, _Element], list[tuple[int, int]], bool
     found: dict[int, _Element] = {}
     starts: list[tuple[int, int]] = []
     for tag in sorted(ds.keys()):  # keys only: iterating a Dataset decodes values
-        item = ds.get_item(tag)
+        item = ds.get_item(tag, keep_deferred=True)
         # Raw elements know their value offset; ones pydicom decoded while reading (the
         # character set) or deferred (large values) keep it as ``file_tell``.
         value_at = getattr(item, "value_tell", None) or getattr(item, "file_tell", None)
@@ -98,15 +106,18 @@ def _scan(data: bytes) -> tuple[dict[int, _Element], list[tuple[int, int]], bool
             end = -1 if length == 0xFFFFFFFF else value_at + length
             found[int(tag)] = _Element(start, end, data[value_at:end] if end >= 0 else b"")
     stopped_at = stream.tell()  # read_partial rewinds to the start of the element it stopped at
-    if stopped_at + 4 <= len(data):
+    if header is None and stopped_at + 4 <= len(data):
         group, element = struct.unpack_from("<HH", data, stopped_at)
         starts.append((group << 16 | element, stopped_at))
     return found, starts, implicit
 
 
-def rewrite(data: bytes, edits: Edits) -> bytes:
-    """Return ``data`` with the edits applied; raise ``RewriteError`` if it cannot be done."""
-    found, starts, implicit = _scan(data)
+def rewrite(data: bytes, edits: Edits, header: Dataset | None = None) -> bytes:
+    """Return ``data`` with the edits applied; raise ``RewriteError`` if it cannot be done.
+
+    ``header``: the already parsed file (validation's), so the file is parsed once in all.
+    """
+    found, starts, implicit = _scan(data, header)
     replacements: list[tuple[int, int, bytes]] = []  # (start, end, new bytes)
 
     def put(tag: BaseTag, vr: str, value: bytes) -> None:
@@ -127,6 +138,8 @@ def rewrite(data: bytes, edits: Edits) -> bytes:
     if edits.patient_id_prefix is not None:
         old_pid = found.get(int(PATIENT_ID))
         original = old_pid.value.rstrip(b" \x00") if old_pid else b""
+        if original.startswith(edits.patient_id_prefix):  # admitted before (a released item)
+            original = original[len(edits.patient_id_prefix) :]
         if len(edits.patient_id_prefix) + len(original) > LO_MAX:
             raise ValueTooLong(
                 f"PatientID has {len(original)} bytes; at most"

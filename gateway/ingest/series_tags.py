@@ -1,8 +1,9 @@
 """The routing facts of each series (and the order facts of the study), from first instances.
 
-Model manifests match on SOP class, view (PA/AP...), plane and slice thickness, which Orthanc
-does not index at series level. One REST call per series (the first instance's tags, no pixel
-data) fills them in; a series whose tags cannot be read keeps empty facts and is simply not
+Model manifests match on SOP class, view (PA/AP...), plane, slice thickness and slice count,
+which Orthanc does not index at series level. One REST call per series (the first instance's
+tags, no pixel data) fills them in; an enhanced multi-frame series takes a few more
+(``enhanced_series``). A series whose tags cannot be read keeps empty facts and is simply not
 matched by rules that need them.
 """
 
@@ -12,6 +13,7 @@ import logging
 import math
 from dataclasses import replace
 
+from gateway.ingest.enhanced_series import frames_of_series, is_enhanced_volume, with_group_geometry
 from gateway.orthanc.errors import OrthancRejected
 from gateway.orthanc.port import OrthancPort
 from gateway.orthanc.records import StudyInfo
@@ -60,11 +62,15 @@ def with_series_tags(facts: StudyFacts, info: StudyInfo, client: OrthancPort) ->
             continue
         try:
             tags = client.get_instance_tags(instance)
+            slices = None
+            if is_enhanced_volume(tags):  # one file, many frames: geometry in functional groups
+                tags = with_group_geometry(client, instance, tags)
+                slices = frames_of_series(client, series.orthanc_id) if series.orthanc_id else None
         except OrthancRejected as error:  # facts stay empty; rules needing them do not match
             log.warning("series %s: tags unreadable: %s", series.series_instance_uid, error)
             filled.append(series)
             continue
-        filled.append(series_facts(series, tags))
+        filled.append(replace(series_facts(series, tags), slice_count=slices))
         facts = with_order_facts(facts, tags)
     return replace(facts, series=tuple(filled))
 

@@ -11,13 +11,20 @@ import io
 from dataclasses import dataclass
 
 import pydicom
+from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.tag import BaseTag
+from pydicom.uid import UID
 
 from services.kit.ids import is_dicom_uid
 
 MAX_PIXEL_BYTES = 2 * 1024**3  # a 2 GiB decoded frame set is beyond any real modality output
 MAX_DIMENSION = 65535
+DEFER_BYTES = 4096  # larger values (pixel data) are located, never copied, while checking
+UNDEFINED_LENGTH = 0xFFFFFFFF
+UID_KEYWORDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+PIXEL_DATA = BaseTag(0x7FE00010)
 
 
 @dataclass(frozen=True)
@@ -36,12 +43,20 @@ class Verdict:
         return not self.reason_code
 
 
+@dataclass(frozen=True)
+class Inspection:
+    """A verdict and, for an acceptable instance, its parsed header (large values deferred)."""
+
+    verdict: Verdict
+    header: Dataset | None = None
+
+
 def _uid(ds: Dataset, keyword: str) -> str:
     value = ds.get(keyword, "")
     return str(value).strip() if value is not None else ""
 
 
-def _pixel_problem(ds: Dataset) -> str:
+def _pixel_problem(ds: Dataset, size: int) -> str:
     if "PixelData" not in ds:
         return ""
     rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
@@ -58,29 +73,80 @@ def _pixel_problem(ds: Dataset) -> str:
     declared = rows * cols * frames * samples * bits // 8
     if declared > MAX_PIXEL_BYTES:
         return f"declared pixel data of {declared} bytes exceeds the {MAX_PIXEL_BYTES} limit"
-    if not ds.file_meta.TransferSyntaxUID.is_compressed and len(ds.PixelData) < declared:
-        return f"pixel data is {len(ds.PixelData)} bytes but the header declares {declared}"
+    pixels = ds.get_item(PIXEL_DATA, keep_deferred=True)  # raw: its value is never read
+    length = getattr(pixels, "length", 0)
+    syntax = ds.file_meta.TransferSyntaxUID
+    # Encapsulated fragments are checked by the decoder; deflated offsets are of the inflated
+    # stream, not of these bytes.
+    if length == UNDEFINED_LENGTH or syntax.is_compressed or syntax.is_deflated:
+        return ""
+    present = min(length, size - getattr(pixels, "value_tell", size))
+    if present < declared:
+        return f"pixel data is {present} bytes but the header declares {declared}"
     return ""
 
 
-def check_instance(data: bytes) -> Verdict:
-    """Parse ``data`` and return whether it is an acceptable DICOM instance, and why not."""
+def _truncation(ds: Dataset, size: int) -> str:
+    """Return how the last top-level element overruns the file, or ``""``.
+
+    pydicom stops quietly at the end of the bytes, so a cut file would parse as a shorter
+    one; an element whose declared length goes past the end gives the cut away.
+    """
+    syntax = ds.file_meta.get("TransferSyntaxUID")
+    if not isinstance(syntax, UID) or not syntax.is_transfer_syntax or syntax.is_deflated:
+        return ""
+    if not len(ds):
+        return ""
+    last = ds.get_item(max(ds.keys()), keep_deferred=True)
+    length, at = getattr(last, "length", 0), getattr(last, "value_tell", None)
+    if not isinstance(at, int) or length == UNDEFINED_LENGTH or at + length <= size:
+        return ""
+    return f"element {last.tag} declares {length} bytes, {max(size - at, 0)} are present"
+
+
+def _parse_nested(ds: Dataset) -> None:
+    """Parse every sequence item, leaving leaf values as raw bytes.
+
+    Sequences of implicit-VR files stay raw until touched; parsing them now finds broken
+    nesting at the door. Leaf values are not converted: that costs most of a parse and finds
+    nothing a store would trip over (checked on every file of pydicom's test data).
+    """
+    for tag in list(ds.keys()):  # keys, not items: iterating a Dataset converts values
+        raw = ds.get_item(tag, keep_deferred=True)
+        vr = getattr(raw, "VR", None) or _dictionary_vr(tag)
+        if vr != "SQ":
+            continue
+        for item in ds[tag].value:
+            _parse_nested(item)
+
+
+def _dictionary_vr(tag: BaseTag) -> str:
+    try:
+        return str(dictionary_VR(tag))
+    except KeyError:  # private or unknown: stored as it is, never parsed by us
+        return ""
+
+
+def _parse(data: bytes) -> Dataset | Verdict:
+    """Return the parsed file (leaf values raw, large ones deferred) or why it cannot be read."""
     if not data:
         return Verdict("empty", "The part is empty.")
     try:
-        ds = pydicom.dcmread(io.BytesIO(data))
-        for element in ds.iterall():  # values convert lazily: force it to catch bad bytes now
-            _ = element.value
+        ds = pydicom.dcmread(io.BytesIO(data), defer_size=DEFER_BYTES)
+        truncated = _truncation(ds, len(data))  # before the nested parse converts the last SQ
+        _parse_nested(ds)
     except InvalidDicomError:
         return Verdict("not_dicom", "Not a DICOM Part 10 file (no DICM preamble or meta header).")
-    except (EOFError, ValueError, OSError, KeyError, TypeError) as exc:
+    except Exception as exc:  # untrusted bytes: any parser failure is a reason to quarantine
         return Verdict(
             "unreadable", f"The file cannot be parsed: {type(exc).__name__}: {exc}"[:300]
         )
-    uids = {
-        k: _uid(ds, k)
-        for k in ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
-    }
+    if truncated:
+        return Verdict("truncated", f"The file is truncated: {truncated}; send it again.")
+    return ds
+
+
+def _uid_problem(uids: dict[str, str]) -> Verdict | None:
     for keyword, value in uids.items():
         if not is_dicom_uid(value):
             return Verdict(
@@ -89,11 +155,31 @@ def check_instance(data: bytes) -> Verdict:
                 uids["SOPClassUID"],
                 uids["SOPInstanceUID"],
             )
+    return None
+
+
+def inspect_instance(data: bytes) -> Inspection:
+    """Parse ``data`` once: the verdict, and the header the rewrite reuses when acceptable."""
+    ds = _parse(data)
+    if isinstance(ds, Verdict):
+        return Inspection(ds)
     try:
-        problem = _pixel_problem(ds)
-    except (AttributeError, ValueError, TypeError, EOFError) as exc:
+        uids = {k: _uid(ds, k) for k in UID_KEYWORDS}
+    except Exception as exc:  # a UID whose bytes cannot even be decoded
+        return Inspection(Verdict("invalid_uid", f"A UID cannot be read: {exc}"[:300]))
+    refused = _uid_problem(uids)
+    if refused is not None:
+        return Inspection(refused)
+    try:
+        problem = _pixel_problem(ds, len(data))
+    except Exception as exc:  # e.g. a Rows value of the wrong length
         problem = f"unreadable image header: {type(exc).__name__}"
     common = (uids["SOPClassUID"], uids["SOPInstanceUID"], uids["StudyInstanceUID"])
     if problem:
-        return Verdict("bad_pixel_header", problem, *common)
-    return Verdict("", "", *common)
+        return Inspection(Verdict("bad_pixel_header", problem, *common))
+    return Inspection(Verdict("", "", *common), ds)
+
+
+def check_instance(data: bytes) -> Verdict:
+    """Parse ``data`` and return whether it is an acceptable DICOM instance, and why not."""
+    return inspect_instance(data).verdict

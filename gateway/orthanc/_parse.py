@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
 from gateway.orthanc.records import (
@@ -180,3 +181,29 @@ def instance_count(payload: object) -> int:
 def attachment_uuid(payload: object) -> str:
     """Parse ``GET /instances/{id}/attachments/dicom/info`` into the file's UUID."""
     return _text(_mapping(payload, "attachment"), "Uuid")
+
+
+_CONTENT_PART = re.compile(r"^(?:[0-9a-fA-F]{4}-[0-9a-fA-F]{4}|[0-9]{1,6})$")
+
+
+def check_content_path(path: Sequence[str]) -> None:
+    """Refuse a ``/content`` path that is not tags ("0020-0037") and item indices ("0")."""
+    if not path or not all(_CONTENT_PART.match(part) for part in path):
+        raise ValueError(f"not a tag path: {list(path)!r}")
+
+
+def content_text(raw: bytes) -> str:
+    """Decode a tag value from ``GET /instances/{id}/content/...`` (DICOM pads with space/NUL)."""
+    return raw.decode("latin-1").rstrip(" \x00")
+
+
+def frame_counts(payload: object) -> list[int]:
+    """Parse ``GET /series/{id}/instances`` into each instance's Number of Frames (1 if none)."""
+    counts = []
+    for raw in _list(payload, "series instances"):
+        tags = _mapping(_mapping(raw, "instance").get("MainDicomTags", {}), "instance tags")
+        try:
+            counts.append(max(int(_text(tags, "NumberOfFrames").strip() or 1), 1))
+        except ValueError:
+            counts.append(1)  # a malformed count says nothing about the frames: one image
+    return counts

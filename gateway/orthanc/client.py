@@ -11,6 +11,7 @@ Two things of the library are replaced on purpose:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import orthanc_api_client as oac
@@ -129,6 +130,25 @@ class OrthancClient:
         if not isinstance(tags, dict):
             return {}
         return {str(k): v for k, v in tags.items() if isinstance(v, str)}
+
+    def get_instance_value(self, instance_id: str, path: Sequence[str]) -> str | None:
+        """Return one tag's text, nested in sequences by ``path``; None when it is absent.
+
+        One REST call (``/instances/{id}/content/...``) reads a value deep in a functional
+        group without fetching the whole header, which for a many-frame object is large.
+        """
+        check_orthanc_id(instance_id)
+        _parse.check_content_path(path)
+        try:
+            response = self._call("get", f"instances/{instance_id}/content/{'/'.join(path)}")
+        except OrthancNotFound:
+            return None
+        return _parse.content_text(response.content)
+
+    def series_frame_counts(self, series_id: str) -> list[int]:
+        """Return the Number of Frames of each instance of a series (one REST call)."""
+        check_orthanc_id(series_id)
+        return _parse.frame_counts(self._json("get", f"series/{series_id}/instances"))
 
     def get_instance_file(self, instance_id: str) -> bytes:
         """Return the stored DICOM file of an instance."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from gateway.orthanc.records import ChangesPage, DicomNode, InstanceOrigin, StudyInfo, UploadResult
@@ -32,6 +33,17 @@ class OrthancPort(Protocol):
 
     def get_instance_tags(self, instance_id: str) -> dict[str, str]:
         """Return an instance's text-valued tags by keyword (sequences left out)."""
+        ...
+
+    def get_instance_value(self, instance_id: str, path: Sequence[str]) -> str | None:
+        """Return one tag's text, nested in sequences by ``path``; None when it is absent.
+
+        ``path`` alternates tags ("5200-9229") and item indices ("0"), ending on a tag.
+        """
+        ...
+
+    def series_frame_counts(self, series_id: str) -> list[int]:
+        """Return the Number of Frames of each instance of a series (1 when absent)."""
         ...
 
     def get_instance_file(self, instance_id: str) -> bytes:

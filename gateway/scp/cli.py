@@ -22,6 +22,7 @@ def dicom_scp(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("pynetdicom").setLevel(logging.WARNING)  # a line per C-STORE otherwise
     settings = get_settings()
     g, o = settings.gateway, settings.orthanc
     gateway = DicomGateway(
@@ -29,6 +30,7 @@ def dicom_scp(
         orthanc=orthanc_client(),
         store=object_store(),
         directory=NodeDirectory(check_host=g.dicom_check_host),
+        spool_dir=settings.state_dir / "scp-spool",
         max_associations=g.dicom_max_associations,
     )
     try:

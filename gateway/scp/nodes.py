@@ -6,19 +6,16 @@ next association, without waiting for a sync to Orthanc.
 
 from __future__ import annotations
 
-import logging
 import socket
 import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from gateway.ingest.admission import CHARSET_OVERRIDES, Sender
+from gateway.ingest import senders
+from gateway.ingest.admission import Sender
 from services.kit.db import session_scope
-from services.models import Organization
 from services.tenant import service as tenant_service
-
-log = logging.getLogger("radbridge.scp")
 
 
 @dataclass(frozen=True)
@@ -27,6 +24,7 @@ class AdmittedNode:
 
     ae_title: str
     tenant_id: uuid.UUID
+    node_id: uuid.UUID
     sender: Sender
 
 
@@ -54,19 +52,9 @@ class NodeDirectory:
             node = tenant_service.find_node_by_ae_title(session, ae_title)
             if node is None or (self._check_host and not _same_host(node.host, peer_ip)):
                 return None
-            organization = session.get(Organization, node.organization_id)
-            if organization is None:
+            sender = senders.for_node(session, node)
+            if sender is None:
                 return None
-            override = node.character_set_override
-            if override and override not in CHARSET_OVERRIDES:
-                log.warning("node %s: unknown character set override %r", node.ae_title, override)
-                override = ""
             return AdmittedNode(
-                ae_title=node.ae_title,
-                tenant_id=node.tenant_id,
-                sender=Sender(
-                    organization_id=organization.id,
-                    patient_id_issuer=organization.patient_id_issuer,
-                    charset_override=override,
-                ),
+                ae_title=node.ae_title, tenant_id=node.tenant_id, node_id=node.id, sender=sender
             )

@@ -3,8 +3,9 @@
 At association the calling AE title (and, in production, the peer's host) is checked against
 our database; anything unregistered is rejected (A-ASSOCIATE-RJ, "calling AE title not
 recognized"). Each instance then goes through the same gate as STOW-RS (validation, patient
-namespacing, the node's character-set override) and is stored in Orthanc over its loopback
-REST API before the C-STORE is acknowledged, so an acknowledged instance is in Orthanc.
+namespacing, the node's character-set override), is written to the spool and acknowledged;
+forwarder threads store it in Orthanc over its loopback REST API while the next instances
+arrive (``gateway/scp/spool.py``: an acknowledged instance is on disk until Orthanc holds it).
 Instances that fail validation are quarantined with their reason and answered with a failure
 status. C-ECHO answers for registered nodes only (they are the only ones to associate).
 """
@@ -14,25 +15,32 @@ from __future__ import annotations
 import logging
 import socket
 import threading
-import time
 import uuid
 import weakref
 from dataclasses import dataclass, field
+from io import BytesIO
+from pathlib import Path
+from typing import cast
 
 from pydicom.dataset import Dataset
 from pynetdicom import ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from pynetdicom.ae import ApplicationEntity
 from pynetdicom.association import Association
+from pynetdicom.dimse_primitives import C_STORE
 from pynetdicom.events import Event
 from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]
 from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.ingest.admission import admit
+from gateway.ingest.recently_seen import RecentlySeen
 from gateway.ingest.registration import SCP_UPLOADER_PREFIX
 from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
 from gateway.orthanc.port import OrthancPort
+from gateway.scp.contexts import SharedContexts
 from gateway.scp.nodes import AdmittedNode, NodeDirectory
+from gateway.scp.part10 import part10_file
+from gateway.scp.spool import Retry, Sent, Spool
 from services.kit.db import session_scope
 from services.kit.errors import Conflict
 from services.kit.storage import ObjectStore
@@ -120,15 +128,21 @@ class DicomGateway:
     orthanc: OrthancPort
     store: ObjectStore
     directory: NodeDirectory
+    spool_dir: Path
     max_associations: int = 16
     timeout_s: float = 30.0
+    forwarders: int = 2
     _server: ThreadedAssociationServer | None = field(default=None, init=False)
-    _noted: dict[tuple[uuid.UUID, str], float] = field(default_factory=dict, init=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _owners: RecentlySeen[tuple[uuid.UUID, str], bool] = field(init=False)
     _admission: NodeAdmission = field(init=False)
+    spool: Spool = field(init=False)
 
     def __post_init__(self) -> None:
         self._admission = NodeAdmission(self.directory)
+        # Remembered for a minute only: a study purged from Orthanc (and from study_origin)
+        # and sent again later must be noted again.
+        self._owners = RecentlySeen(ttl_s=_NOTE_TTL_S)
+        self.spool = Spool(self.spool_dir, self._deliver, workers=self.forwarders)
 
     def build_entity(self) -> ApplicationEntity:
         """Return the configured pynetdicom AE (storage SOP classes + verification)."""
@@ -144,75 +158,92 @@ class DicomGateway:
         return ae
 
     def start(self, host: str, port: int) -> tuple[str, int]:
-        """Listen in background threads; return the bound address."""
+        """Forward what an earlier run spooled, listen in background threads; return the address."""
+        self.spool.start()
         handlers: list[evt.EventHandlerType] = [
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_CONN_OPEN, _no_delay),
         ]
         server = self.build_entity().start_server((host, port), block=False, evt_handlers=handlers)
         assert server is not None  # block=False returns the running server
+        server.contexts = SharedContexts(server.contexts)
         self._server = server
         bound: tuple[str, int] = server.server_address[:2]
         log.info("DICOM SCP %s listening on %s:%s", self.ae_title, *bound)
         return bound
 
-    def stop(self) -> None:
-        """Stop listening and close the server socket."""
+    def stop(self, drain_s: float = 10.0) -> None:
+        """Stop listening, give the spool ``drain_s`` to empty, stop the forwarders."""
         if self._server is not None:
             self._server.shutdown()
             self._server = None
+        if not self.spool.drain(drain_s):
+            log.warning("%d spooled instance(s) left for the next start", self.spool.pending)
+        self.spool.stop()
 
     def _on_store(self, event: Event) -> Dataset | int:
+        """Check the instance, spool it and answer; forwarders store it in Orthanc."""
         node = self._admission.nodes.get(event.assoc)
         if node is None:
             return _status(REFUSED_NOT_AUTHORIZED, "calling AE title not registered")
-        data = event.encoded_dataset(include_meta=True)
+        sent = Sent(
+            ae_title=node.ae_title,
+            tenant_id=str(node.tenant_id),
+            organization_id=str(node.sender.organization_id),
+            node_id=str(node.node_id),
+        )
+        request = cast(C_STORE, event.request)
+        data = part10_file(
+            cast(BytesIO, request.DataSet).getvalue(),
+            sop_class_uid=str(request.AffectedSOPClassUID),
+            sop_instance_uid=str(request.AffectedSOPInstanceUID),
+            transfer_syntax=str(event.context.transfer_syntax),
+        )
         admitted = admit(data, node.sender)
         if not admitted.verdict.ok:
-            self._quarantine(node, data, admitted.verdict.reason_code, admitted.verdict.reason)
+            self._quarantine(sent, data, admitted.verdict.reason_code, admitted.verdict.reason)
             return _status(CANNOT_UNDERSTAND, admitted.verdict.reason)
-        return self._forward(node, admitted.data)
-
-    def _forward(self, node: AdmittedNode, data: bytes) -> Dataset | int:
-        """Store in Orthanc and record the owner; map failures to C-STORE statuses."""
         try:
-            result = self.orthanc.upload_instance(data)
-            self._note_owner(node, result.parent_study)
-        except OrthancUnavailable:
-            return _status(OUT_OF_RESOURCES, "image store unavailable; retry later")
-        except OrthancRejected as exc:
-            return _status(PROCESSING_FAILURE, f"refused by the image store: {exc}")
-        except Conflict as exc:
-            return _status(REFUSED_NOT_AUTHORIZED, exc.message)
-        except SQLAlchemyError:  # stored, but not yet owned: the device's retry notes it
-            log.exception("could not record the owner of a C-STORE from %s", node.ae_title)
-            return _status(OUT_OF_RESOURCES, "database unavailable; retry later")
+            self.spool.put(admitted.data, sent)
+        except OSError as exc:
+            log.error("cannot spool an instance from %s: %s", node.ae_title, exc)
+            return _status(OUT_OF_RESOURCES, "gateway storage full or unwritable; retry later")
         return SUCCESS
 
-    def _note_owner(self, node: AdmittedNode, orthanc_study_id: str) -> None:
-        # Remembered for a minute only: a study purged from Orthanc (and from study_origin)
-        # and sent again later must be noted again.
-        key = (node.sender.organization_id, orthanc_study_id)
-        now = time.monotonic()
-        with self._lock:
-            if now - self._noted.get(key, -_NOTE_TTL_S) < _NOTE_TTL_S:
-                return
+    def _deliver(self, data: bytes, sent: Sent) -> None:
+        """Store one spooled instance in Orthanc and record its owner (the spool's deliver)."""
+        try:
+            result = self.orthanc.upload_instance(data)
+        except OrthancUnavailable as exc:
+            raise Retry(f"image store unavailable: {exc}") from exc
+        except OrthancRejected as exc:
+            self._quarantine(sent, data, "store_refused", f"refused by the image store: {exc}")
+            return
+        try:
+            self._note_owner(sent, result.parent_study)
+        except Conflict as exc:  # stored under another clinic's study: never mix the two
+            self.orthanc.delete_instance(result.orthanc_id)
+            self._quarantine(sent, data, "owner_conflict", exc.message)
+        except SQLAlchemyError as exc:  # stored, not yet owned: the retry notes it
+            raise Retry("database unavailable") from exc
+
+    def _note_owner(self, sent: Sent, orthanc_study_id: str) -> None:
+        key = (uuid.UUID(sent.organization_id), orthanc_study_id)
+        if self._owners.get(key):
+            return
         with session_scope(self.directory.session_factory) as session:
             study_origin.note_upload(
                 session,
                 orthanc_study_id=orthanc_study_id,
-                tenant_id=node.tenant_id,
-                organization_id=node.sender.organization_id,
+                tenant_id=uuid.UUID(sent.tenant_id),
+                organization_id=uuid.UUID(sent.organization_id),
                 source="dicom",
-                uploaded_by=f"{SCP_UPLOADER_PREFIX}{node.ae_title}",
+                uploaded_by=f"{SCP_UPLOADER_PREFIX}{sent.ae_title}",
             )
-        with self._lock:
-            if len(self._noted) > 10_000:
-                self._noted.clear()
-            self._noted[key] = now
+        self._owners.put(key, True)
 
-    def _quarantine(self, node: AdmittedNode, data: bytes, code: str, reason: str) -> None:
-        key = f"{node.tenant_id}/quarantine/{uuid.uuid4().hex}.dcm"
+    def _quarantine(self, sent: Sent, data: bytes, code: str, reason: str) -> None:
+        key = f"{sent.tenant_id}/quarantine/{uuid.uuid4().hex}.dcm"
         self.store.put(key, data, "application/dicom")
         with session_scope(self.directory.session_factory) as session:
             quarantine.hold(
@@ -220,11 +251,13 @@ class DicomGateway:
                 source="dicom",
                 reason_code=code,
                 reason=reason,
-                tenant_id=node.tenant_id,
-                organization_id=node.sender.organization_id,
+                tenant_id=uuid.UUID(sent.tenant_id),
+                organization_id=uuid.UUID(sent.organization_id),
                 object_key=key,
+                # a release re-applies this node's charset override
+                dicom_node_id=uuid.UUID(sent.node_id),
             )
-        log.warning("instance from %s quarantined: %s", node.ae_title, code)
+        log.warning("instance from %s quarantined: %s", sent.ae_title, code)
 
 
 def _no_delay(event: Event) -> None:

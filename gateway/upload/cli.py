@@ -44,6 +44,7 @@ class BarProgress:
         self._task = self._bar.add_task("", total=0)
         self._files = 0
         self._current = 0
+        self._lock = threading.Lock()  # files start in several threads at once
 
     def __enter__(self) -> BarProgress:
         self._bar.start()
@@ -58,9 +59,11 @@ class BarProgress:
         self._bar.reset(self._task, total=total_bytes, completed=0)
 
     def file(self, name: str) -> None:
-        """Show which file is going."""
-        self._current += 1
-        self._bar.update(self._task, description=f"[{self._current}/{self._files}] {name[-40:]}")
+        """Show which file started last, and how many have started."""
+        with self._lock:
+            self._current += 1
+            shown = f"[{self._current}/{self._files}] {name[-40:]}"
+        self._bar.update(self._task, description=shown)
 
     def advance(self, sent: int) -> None:
         """Count bytes the server confirmed."""
@@ -142,6 +145,7 @@ def upload(  # noqa: PLR0913, PLR0917 - the command's options
     chunk_size: Annotated[int, typer.Option(help="Bytes per request.")] = 4 * 1024 * 1024,
     stable_seconds: Annotated[float, typer.Option(help="--watch: quiet time.")] = 5.0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    parallel: Annotated[int, typer.Option(min=1, max=16, help="Files sent at once.")] = 4,
 ) -> None:
     """Upload studies to the gateway over a link that may drop; re-run to resume."""
     settings = get_settings()
@@ -159,7 +163,13 @@ def upload(  # noqa: PLR0913, PLR0917 - the command's options
     state = ResumeState(state_file or settings.state_dir / "upload-state.json", server_url)
     with BarProgress(progress) as bar:
         runner = UploadRunner(
-            server_url, token, state, bar, chunk_size=chunk_size, renew_token=renew
+            server_url,
+            token,
+            state,
+            bar,
+            chunk_size=chunk_size,
+            renew_token=renew,
+            parallel=parallel,
         )
         try:
             ok = _send_all(runner, path)

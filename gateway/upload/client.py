@@ -4,14 +4,20 @@ Every run of the same PATH continues the same batch: stored files are skipped by
 files in flight resume at the server's offset (HEAD), and the batch becomes visible to readers
 only when its last file is stored. Connection errors are retried with backoff; refusals
 (too large, zip bomb, unsafe zip) are reported per file and not retried.
+
+Up to ``parallel`` files go at once (one thread each, one chunk in memory each), which hides
+the round trips of many small files; each file still resumes on its own, and the batch is
+closed only after every file has settled.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -34,7 +40,10 @@ class Sha256Uploader(Uploader):
 
 
 class ProgressSink(Protocol):
-    """Where progress goes (a rich progress bar in the CLI; nothing in tests)."""
+    """Where progress goes (a rich progress bar in the CLI; nothing in tests).
+
+    ``file`` and ``advance`` are called from the sending threads.
+    """
 
     def begin(self, total_bytes: int, files: int) -> None:
         """Announce the batch's size."""
@@ -48,6 +57,10 @@ class ProgressSink(Protocol):
 
 class UploadError(Exception):
     """The upload cannot go on; the message says what to do next."""
+
+
+class _Stopped(Exception):
+    """Another file's failure ended the run; this file resumes on the next run."""
 
 
 @dataclass
@@ -95,12 +108,16 @@ class UploadRunner:
     retries: int = 20
     retry_wait_s: float = 2.0
     renew_token: Callable[[], str] | None = None  # signs in again when a token expires
+    parallel: int = 4  # files sent at once
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
+    _renew_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def _renewed(self, status: int | None) -> bool:
         """Replace an expired token (401) when we can sign in again; return whether we did."""
         if status != 401 or self.renew_token is None:
             return False
-        self.token = self.renew_token()
+        with self._renew_lock:  # several files hit the expiry at once: one sign-in at a time
+            self.token = self.renew_token()
         return True
 
     @property
@@ -138,6 +155,8 @@ class UploadRunner:
                 confirmed = uploader.offset
                 self.progress.advance(confirmed)
                 while uploader.offset < size:
+                    if self._stop.is_set():
+                        raise _Stopped(local.name)
                     uploader.upload_chunk()  # type: ignore[no-untyped-call]
                     self.progress.advance(uploader.offset - confirmed)
                     confirmed = uploader.offset
@@ -146,17 +165,24 @@ class UploadRunner:
                 self.progress.advance(-confirmed)  # recounted from the server's offset
                 if self._renewed(exc.status_code):
                     continue
-                if exc.status_code in _GONE:
-                    self.state.remove_item(key)
-                elif _refused(exc):
-                    raise UploadError(str(_body(exc).get("message") or exc)) from exc
                 failures += 1
-                if failures > self.retries:
-                    raise UploadError(
-                        f"{local.name}: the gateway kept failing ({exc}); re-run the same "
-                        "command later to resume where it stopped."
-                    ) from exc
-                time.sleep(min(self.retry_wait_s * failures, 30))
+                self._after_failure(exc, local.name, key, failures)
+
+    def _after_failure(
+        self, exc: TusCommunicationError, name: str, key: str, failures: int
+    ) -> None:
+        """Raise if the file cannot go on; else wait before the next attempt."""
+        if exc.status_code in _GONE:
+            self.state.remove_item(key)
+        elif _refused(exc):
+            raise UploadError(str(_body(exc).get("message") or exc)) from exc
+        if failures > self.retries:
+            raise UploadError(
+                f"{name}: the gateway kept failing ({exc}); re-run the same "
+                "command later to resume where it stopped."
+            ) from exc
+        if self._stop.wait(min(self.retry_wait_s * failures, 30)):
+            raise _Stopped(name) from exc
 
     def _result(self, url: str) -> dict[str, Any]:
         for attempt in range(self.retries):
@@ -240,8 +266,31 @@ class UploadRunner:
             )
         files = [by_name[n] for n in batch_names]
         self.progress.begin(sum(f.path.stat().st_size for f in files), len(files))
-        outcomes = [self.send_file(f, batch, len(files)) for f in files]
+        outcomes = self._send_files(files, batch)
         status = self.batch_status(batch)
         if status.get("status") == "FINALIZED":
             self.state.close_batch(root)
         return BatchOutcome(batch, outcomes, status)
+
+    def _send_files(self, files: list[LocalFile], batch: str) -> list[FileOutcome]:
+        """Send the batch's files, ``parallel`` at a time; outcomes in the batch's order.
+
+        If one file fails unexpectedly (or Ctrl-C), the others stop after their current chunk
+        and nothing new starts: every file keeps its upload URL, so a re-run resumes them all.
+        """
+        self._stop.clear()
+        if self.parallel <= 1:
+            return [self.send_file(f, batch, len(files)) for f in files]
+        pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="upload")
+        futures = [pool.submit(self.send_file, f, batch, len(files)) for f in files]
+        try:
+            wait(futures, return_when=FIRST_EXCEPTION)
+            for future in futures:
+                if future.done() and (error := future.exception()) is not None:
+                    raise error
+            return [future.result() for future in futures]
+        except BaseException:
+            self._stop.set()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)

@@ -2,7 +2,8 @@
 
 Kept in one JSON file (default ``~/.radbridge/uploads.json``) and rewritten atomically after
 every change, so a killed ``radbridge upload`` resumes each file at the server's offset and
-continues the same batch instead of starting over.
+continues the same batch instead of starting over. Files are sent by several threads at once,
+so every read and change holds one lock: a save never sees a half-made change.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 import uuid
 from pathlib import Path
 from typing import IO, Any
@@ -50,6 +52,7 @@ class ResumeState(Storage):
         self.path = path
         self.server = server.rstrip("/")
         self._data: dict[str, Any] = {"servers": {}}
+        self._lock = threading.RLock()
         if path.exists():
             self._data = json.loads(path.read_text("utf-8"))
 
@@ -72,45 +75,53 @@ class ResumeState(Storage):
     # tuspy's Storage interface: the URL of a file's upload in progress.
     def get_item(self, key: str) -> str | None:
         """Return the upload URL of a fingerprint, if one was started."""
-        url: str | None = self._mine()["urls"].get(key)
-        return url
+        with self._lock:
+            url: str | None = self._mine()["urls"].get(key)
+            return url
 
     def set_item(self, key: str, url: str) -> None:
         """Remember the upload URL of a fingerprint."""
-        self._mine()["urls"][key] = url
-        self._save()
+        with self._lock:
+            self._mine()["urls"][key] = url
+            self._save()
 
     def remove_item(self, key: str) -> None:
         """Forget an upload URL (expired or refused on the server)."""
-        self._mine()["urls"].pop(key, None)
-        self._save()
+        with self._lock:
+            self._mine()["urls"].pop(key, None)
+            self._save()
 
     def is_stored(self, key: str) -> bool:
         """Return whether the file with this fingerprint was stored whole already."""
-        return key in self._mine()["stored"]
+        with self._lock:
+            return key in self._mine()["stored"]
 
     def mark_stored(self, key: str, url: str) -> None:
         """Remember that a file was stored whole (re-runs skip it)."""
-        self._mine()["stored"][key] = url
-        self._mine()["urls"].pop(key, None)
-        self._save()
+        with self._lock:
+            self._mine()["stored"][key] = url
+            self._mine()["urls"].pop(key, None)
+            self._save()
 
     def open_batch(self, root: str, names: list[str]) -> tuple[str, list[str]]:
         """Return the batch in progress for ``root`` (id, file names), or start one of ``names``."""
-        batches: dict[str, Any] = self._mine()["batches"]
-        current = batches.get(root)
-        if current is None:
-            current = {"key": f"b-{uuid.uuid4().hex}", "files": sorted(names)}
-            batches[root] = current
-            self._save()
-        return str(current["key"]), list(current["files"])
+        with self._lock:
+            batches: dict[str, Any] = self._mine()["batches"]
+            current = batches.get(root)
+            if current is None:
+                current = {"key": f"b-{uuid.uuid4().hex}", "files": sorted(names)}
+                batches[root] = current
+                self._save()
+            return str(current["key"]), list(current["files"])
 
     def open_batch_of(self, root: str) -> str | None:
         """Return the id of the batch in progress for ``root``, if any."""
-        current = self._mine()["batches"].get(root)
-        return None if current is None else str(current["key"])
+        with self._lock:
+            current = self._mine()["batches"].get(root)
+            return None if current is None else str(current["key"])
 
     def close_batch(self, root: str) -> None:
         """Forget the finished batch of ``root``."""
-        self._mine()["batches"].pop(root, None)
-        self._save()
+        with self._lock:
+            self._mine()["batches"].pop(root, None)
+            self._save()

@@ -7,6 +7,7 @@ MONOCHROME1 so that 0 is always black and 1 white, as a reader sees it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -14,6 +15,8 @@ from pydicom.dataset import Dataset
 from pydicom.pixels.processing import apply_modality_lut, apply_voi_lut
 
 from inference.dicom.decode import PixelDataError, decode_frames, is_grey
+from inference.dicom.frame_luts import frame_luts
+from inference.dicom.planes import is_enhanced
 
 Normalization = Literal["window", "stored-range", "percentile"]
 """How grey levels are mapped to 0..1.
@@ -82,7 +85,9 @@ def display_frames(
     """
     frames = decode_frames(ds, index=index)
     if is_grey(ds):
-        grey = _grey_to_unit(frames, ds, normalization, window)
+        grey = _per_frame(
+            frames, ds, index, lambda f, luts: _grey_to_unit(f, luts, normalization, window)
+        )
         if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
             grey = 1.0 - grey  # MONOCHROME1 stores low values as white
     else:
@@ -103,8 +108,26 @@ def modality_frames(ds: Dataset) -> np.ndarray:
     if not is_grey(ds):
         photometric = ds.get("PhotometricInterpretation")
         raise PixelDataError(f"A {photometric} image has no modality values (not grey).")
-    values: np.ndarray = np.asarray(apply_modality_lut(decode_frames(ds), ds), dtype=np.float32)
-    return values
+    values = _per_frame(decode_frames(ds), ds, None, apply_modality_lut)
+    modality: np.ndarray = np.asarray(values, dtype=np.float32)
+    return modality
+
+
+def _per_frame(
+    frames: np.ndarray,
+    ds: Dataset,
+    index: int | None,
+    step: Callable[[np.ndarray, Dataset], np.ndarray],
+) -> np.ndarray:
+    """Apply a LUT ``step`` to ``frames`` (all of ``ds``'s, or frame ``index``) at once.
+
+    An enhanced image's frames each carry their own rescale and window (``frame_luts``), so
+    there the step runs frame by frame; a classic image's frames share the top-level ones.
+    """
+    if not is_enhanced(ds):
+        return step(frames, ds)
+    first = 0 if index is None else index
+    return np.stack([step(frame, frame_luts(ds, first + k)) for k, frame in enumerate(frames)])
 
 
 def _grey_to_unit(

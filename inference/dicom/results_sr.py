@@ -27,7 +27,9 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
+from inference.dicom.result_regions import fields_on, pixel_polygon
 from inference.pipelines.findings import FindingDraft
+from inference.pipelines.image_quality import FieldGeometry
 from services.contracts.ai_results import AI_RESULT_MANUFACTURER, AI_RESULT_SERIES_DESCRIPTION
 from services.model_registry.manifest import AI_NOTICE, ManifestError, ModelManifest, load_manifest
 
@@ -43,6 +45,10 @@ _SEVERITY = {
     "critical": hd.sr.CodedConcept("24484000", "SCT", "Severe"),
 }
 _PRESENT = hd.sr.CodedConcept("52101004", "SCT", "Present")
+_FIELD_FINDING = hd.sr.CodedConcept("collimation-field", LOCAL_SCHEME, "Collimated (exposed) field")
+_FIELD_AREA = hd.sr.CodedConcept("field-area-share", LOCAL_SCHEME, "Exposed field area share")
+_FIELD_TILT = hd.sr.CodedConcept("field-tilt", LOCAL_SCHEME, "Exposed field tilt")
+FIELD_TRACKING_IDENTIFIER = "collimation field"
 _SEVERITY_NAME = hd.sr.CodedConcept("246112005", "SCT", "Severity")
 _REGULATORY_NAME = hd.sr.CodedConcept("regulatory-status", LOCAL_SCHEME, "Regulatory status")
 _PROCEDURES = {
@@ -213,6 +219,42 @@ def _measurements(measures: dict[str, float]) -> list[hd.sr.Measurement]:
     ]
 
 
+def _field_groups(
+    source: Dataset, run: AiRun, algorithm: hd.sr.AlgorithmIdentification
+) -> list[hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations]:
+    """Return one planar ROI group (TID 1410) per collimated field the run found on ``source``.
+
+    The field is an image region (a closed POLYLINE SCOORD on the analysed image): SR readers
+    such as OHIF draw a measurement group only when it carries one.
+    """
+    return [
+        hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
+            tracking_identifier=hd.sr.TrackingIdentifier(
+                uid=generate_uid(entropy_srcs=["radbridge-ai-field", str(run.job_id), str(n)]),
+                identifier=FIELD_TRACKING_IDENTIFIER,
+            ),
+            referenced_region=hd.sr.ImageRegion(
+                graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
+                graphic_data=pixel_polygon(field.corners, source),
+                source_image=hd.sr.SourceImageForRegion.from_source_image(source),
+            ),
+            finding_type=_FIELD_FINDING,
+            algorithm_id=algorithm,
+            measurements=_field_measurements(field),
+        )
+        for n, field in enumerate(fields_on(run.findings, source))
+    ]
+
+
+def _field_measurements(field: FieldGeometry) -> list[hd.sr.Measurement]:
+    return [
+        hd.sr.Measurement(
+            name=_FIELD_AREA, value=round(100.0 * field.fraction, 2), unit=codes.UCUM.Percent
+        ),
+        hd.sr.Measurement(name=_FIELD_TILT, value=round(field.tilt_deg, 2), unit=codes.UCUM.Degree),
+    ]
+
+
 def _image_library(source: Dataset) -> list[Dataset] | None:
     """Return the image library of the report: the source, if it has what its entry needs.
 
@@ -261,7 +303,7 @@ def build_report(source: Dataset, run: AiRun) -> hd.sr.Comprehensive3DSR:
             observer_device_context=_device_context(run.model)
         ),
         procedure_reported=_procedure(source),
-        imaging_measurements=[group],
+        imaging_measurements=[group, *_field_groups(source, run, algorithm)],
         referenced_images=_image_library(source),
     )
     sop_uid, series_uid = sr_uids(run.job_id, str(source.StudyInstanceUID), run.model)

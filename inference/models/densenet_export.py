@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ import numpy as np
 import onnx
 
 from inference.models.densenet_onnx import WeightsError, densenet121_graph
+from inference.registry.repository import LocalRepository, publish
+from services.model_registry.manifest import load_manifest
 
 MODEL_NAME = "chest_xray_densenet"
 _FAMILY = Path(__file__).resolve().parent / "chest_xray_densenet"
@@ -80,20 +83,30 @@ def export_densenet(
 
 
 def write_triton_folder(onnx_file: Path, repository: Path, *, version: str = "1") -> Path:
-    """Lay out ``repository/chest_xray_densenet`` (config, ``model.py``, ``model.onnx``).
+    """Publish ``repository/chest_xray_densenet`` with ``onnx_file`` as its weights.
+
+    The config is generated from the family's manifest (as ``radbridge models add`` does); the
+    version folder gets the shipped ``model.py`` and ``model.onnx``.
 
     Returns
     -------
     Path
         The model folder.
     """
-    folder = repository / MODEL_NAME
-    version_dir = folder / version
-    version_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(_FAMILY / "serving_config.pbtxt", folder / "config.pbtxt")
-    shutil.copyfile(_FAMILY / "triton" / MODEL_NAME / "1" / "model.py", version_dir / "model.py")
-    shutil.copyfile(onnx_file, version_dir / "model.onnx")
-    return folder
+    manifest = load_manifest(_FAMILY / "manifest.yaml")
+    if version != manifest.version:
+        manifest = manifest.model_copy(update={"version": version})
+    with tempfile.TemporaryDirectory(prefix="radbridge-densenet-") as tmp:
+        staging = Path(tmp)
+        model_dir = staging / manifest.triton.model_dir
+        shutil.copytree(
+            _FAMILY / manifest.triton.model_dir,
+            model_dir,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        )
+        shutil.copyfile(onnx_file, model_dir / "model.onnx")
+        publish(manifest, staging, LocalRepository(repository))
+    return repository / MODEL_NAME
 
 
 def main(argv: Sequence[str] | None = None) -> None:

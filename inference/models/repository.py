@@ -1,21 +1,22 @@
-"""The models RadBridge ships, and the Triton model repository built from them.
+"""The models RadBridge ships, and the Triton model repository built from their manifests.
 
 Each shipped model is a folder ``inference/models/<family>/`` holding ``manifest.yaml`` (the
-registry's format, docs/models.md) and
-``triton/<model_name>/`` (``config.pbtxt`` + ``<version>/model.py``), the layout Triton serves
-both locally and from NVIDIA's container in production.
+registry's format, docs/models.md) and the version's files under ``triton.model_dir`` (e.g.
+``triton/<model_name>/1/model.py``). No ``config.pbtxt`` is kept in the source: the manifest
+is the one truth, and the repository gets the config ``radbridge models add`` would generate
+(``inference.registry.config_pbtxt``), both in a local folder and under ``s3://``.
 """
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from inference.registry.repository import LocalRepository, RepositoryTarget, missing_files, publish
+from services.model_registry.manifest import ModelManifest as Manifest
 from services.model_registry.manifest import load_manifest
 
 _SOURCE = Path(__file__).resolve().parent
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 @dataclass(frozen=True)
@@ -30,22 +31,60 @@ class ModelManifest:
     output_labels: dict[str, tuple[str, ...]]
 
 
+@dataclass(frozen=True)
+class ShippedModel:
+    """One shipped model version: its validated manifest, its folder, files it still lacks."""
+
+    manifest: Manifest
+    family_dir: Path
+    missing: tuple[str, ...]
+
+    @property
+    def servable(self) -> bool:
+        """Return whether every file the manifest requires is present."""
+        return not self.missing
+
+
 def model_repository_source() -> Path:
     """Return the folder holding the shipped model families (``inference/models``)."""
     return _SOURCE
 
 
-def shipped_model_folders(source: Path | None = None) -> list[Path]:
-    """Return every Triton model folder (one with a ``config.pbtxt``) under ``source``."""
+def shipped_models(source: Path | None = None) -> list[ShippedModel]:
+    """Validate every ``<family>/manifest.yaml`` under ``source``; raise ManifestError on one."""
     root = source or model_repository_source()
-    return sorted(config.parent for config in root.glob("*/triton/*/config.pbtxt"))
+    found = []
+    for path in sorted(root.glob("*/manifest.yaml")):
+        manifest = load_manifest(path)
+        found.append(
+            ShippedModel(manifest, path.parent, tuple(missing_files(manifest, path.parent)))
+        )
+    return found
+
+
+def publish_shipped_models(target: RepositoryTarget, source: Path | None = None) -> list[str]:
+    """Write every servable shipped model, with its generated config, into ``target``.
+
+    All manifests are validated before anything is written, so a typo in one leaves the
+    repository as it was. A model whose ``triton.required_files`` are absent (the DenseNet's
+    licensed weights) is left out. Other models and other versions in ``target`` stay.
+
+    Returns
+    -------
+    list[str]
+        The names of the models written.
+    """
+    models = [model for model in shipped_models(source) if model.servable]
+    for model in models:
+        publish(model.manifest, model.family_dir, target)
+    return [model.manifest.name for model in models]
 
 
 def build_model_repository(target: Path, source: Path | None = None) -> Path:
-    """Copy every shipped model folder into the Triton repository ``target``; idempotent.
+    """Write the shipped models into the local Triton repository ``target``; idempotent.
 
-    A model folder already in ``target`` is replaced as a whole, so files removed from the
-    source do not linger. Folders of other models in ``target`` are left alone.
+    Each model's version folder is replaced as a whole, so files removed from the source do not
+    linger; its ``config.pbtxt`` is generated from the manifest.
 
     Returns
     -------
@@ -53,13 +92,7 @@ def build_model_repository(target: Path, source: Path | None = None) -> Path:
         ``target``, ready for ``tritonserver --model-repository``.
     """
     target.mkdir(parents=True, exist_ok=True)
-    for folder in shipped_model_folders(source):
-        destination = target / folder.name
-        staging = target / f".{folder.name}.staging"
-        shutil.rmtree(staging, ignore_errors=True)
-        shutil.copytree(folder, staging, ignore=_IGNORED)
-        shutil.rmtree(destination, ignore_errors=True)
-        staging.rename(destination)
+    publish_shipped_models(LocalRepository(target), source)
     return target
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from inference.models.repository import publish_shipped_models
 from inference.registry import install
 from inference.registry.check import CheckFailed
 from inference.registry.repository import RepositoryConflict, open_repository
@@ -80,6 +81,24 @@ def add(
             f"check inference passed in {outcome.check.elapsed_ms} ms ({outcome.check.loaded_by})"
         )
     typer.echo(f"state: {outcome.state}")
+
+
+@app.command("publish-shipped")
+def publish_shipped(
+    repository: Annotated[
+        str | None, typer.Option(help="model repository folder or s3://bucket/prefix")
+    ] = None,
+) -> None:
+    """Write the models RadBridge ships into a repository, configs generated from manifests."""
+    settings = get_settings()
+    target = open_repository(repository or _default_repository(), settings.storage)
+    try:
+        names = publish_shipped_models(target)
+    except AppError as error:  # a shipped manifest does not validate
+        raise _fail(error.message, 2 if error.status_code == 422 else 1) from None
+    except RepositoryConflict as error:
+        raise _fail(str(error)) from None
+    typer.echo(f"published to {target.uri}: {', '.join(names)}")
 
 
 @app.command("list")

@@ -163,10 +163,27 @@ def open_repository(uri: str, storage: StorageSettings) -> RepositoryTarget:
     return S3Repository(parsed.netloc, parsed.path.strip("/"), client)
 
 
-def _version_files(source: Path) -> dict[str, bytes]:
+def missing_files(manifest: ModelManifest, manifest_dir: Path) -> list[str]:
+    """Return the ``triton.required_files`` absent from the version's model folder."""
+    source = manifest_dir / manifest.triton.model_dir
+    return [name for name in manifest.triton.required_files if not (source / name).is_file()]
+
+
+def _version_files(manifest: ModelManifest, manifest_dir: Path) -> dict[str, bytes]:
+    source = manifest_dir / manifest.triton.model_dir
     if not source.is_dir() or not any(source.iterdir()):
         raise ManifestError(
             str(source), ["triton.model_dir: no such folder, or it is empty (model files go here)"]
+        )
+    missing = missing_files(manifest, manifest_dir)
+    if missing:
+        raise ManifestError(
+            str(source),
+            [
+                f"triton.required_files: {name} is not in {manifest.triton.model_dir} "
+                "(files not shipped with the model, e.g. licensed weights, go there first)"
+                for name in missing
+            ],
         )
     return {
         str(p.relative_to(source)): p.read_bytes()
@@ -192,7 +209,7 @@ def publish(manifest: ModelManifest, manifest_dir: Path, target: RepositoryTarge
 
     Raises RepositoryConflict if other served versions have different tensors.
     """
-    files = _version_files(manifest_dir / manifest.triton.model_dir)
+    files = _version_files(manifest, manifest_dir)
     others = {
         v: m for v, m in served_versions(target, manifest.name).items() if v != manifest.version
     }

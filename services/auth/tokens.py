@@ -7,6 +7,7 @@ The public key is published as a JWKS so other processes (gateway, workers) veri
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -45,15 +46,28 @@ def _key_path(settings: CoreSettings) -> Path:
 
 @lru_cache
 def _load_key(path: Path) -> RSAKey:
-    if path.exists():
-        return RSAKey.import_key(json.loads(path.read_text()))
+    if not path.exists():
+        _create_key_once(path)
+    return RSAKey.import_key(json.loads(path.read_text()))
+
+
+def _create_key_once(path: Path) -> None:
+    """Write a new key unless another thread or process wins the race; only one key is ever used.
+
+    The key goes to a file of this caller's own, then is linked to ``path``: linking fails when
+    ``path`` exists, so concurrent first requests all end up reading the single winner's key.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     key = RSAKey.generate_key(2048, parameters={"kid": uuid.uuid4().hex}, private=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(key.as_dict(private=True)))
-    tmp.chmod(0o600)
-    tmp.replace(path)  # atomic, so concurrent processes agree on one key
-    return RSAKey.import_key(json.loads(path.read_text()))
+    own = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    own.write_text(json.dumps(key.as_dict(private=True)))
+    own.chmod(0o600)
+    try:
+        os.link(own, path)
+    except FileExistsError:
+        pass  # another process was first: its key is the key
+    finally:
+        own.unlink()
 
 
 def signing_key(settings: CoreSettings) -> RSAKey:

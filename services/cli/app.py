@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from importlib.metadata import entry_points
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -137,6 +138,24 @@ def bench_report_pdf(runs: int = 15) -> None:
         f"target <= {result.target_ms:.0f} ms: {verdict}"
     )
     typer.echo(f"baseline one-page render {result.baseline_ms:.0f} ms; ratio {result.ratio:.1f}x")
+
+
+@bench.command("pipeline")
+def bench_pipeline(
+    studies: int = typer.Option(0, min=0, help="Studies to send (0: as many as --duration)."),
+    duration: float = typer.Option(600.0, min=1, help="Seconds of load when --studies is 0."),
+    per_hour: float = typer.Option(180.0, min=1, help="Arrival rate (default 2 x peak 90/h)."),
+    ct_slices: str = typer.Option("100,300", help="CT series size range, MIN,MAX slices."),
+    cr_side: int = typer.Option(2048, min=64, help="Radiograph side in pixels."),
+    chest_onnx: Path | None = typer.Option(None, help="model.onnx to serve the chest model."),
+) -> None:
+    """Start a private full stack; time upload complete -> AI result on the worklist (P8)."""
+    from services.cli import bench_pipeline as bp
+
+    low, high = (int(x) for x in ct_slices.split(","))
+    count = studies or max(1, int(duration * per_hour / 3600))
+    plan = bp.LoadPlan(studies=count, per_hour=per_hour, ct_slices=(low, high), cr_side=cr_side)
+    bp.report(bp.run_bench(plan, chest_onnx=chest_onnx, echo=typer.echo), plan, echo=typer.echo)
 
 
 def _plug_in() -> None:

@@ -93,6 +93,7 @@ def _print_where(settings: CoreSettings) -> None:
         f"  REST API + docs     {settings.api.public_url}/docs\n"
         f"  DICOMweb (STOW-RS)  {settings.gateway_url}/dicomweb/studies\n"
         f"  clinic upload page  {settings.gateway_url}/upload  (or: radbridge upload PATH)\n"
+        f"  image viewer (OHIF) {settings.gateway_url}/viewer/viewer?StudyInstanceUIDs=<uid>\n"
         f"  DICOM C-STORE       port {o.dicom_port}, called AE {o.dicom_aet}"
         " (calling AE must be a registered clinic node)\n"
         f"  Orthanc REST        {o.url} (loopback only)\n"

@@ -20,6 +20,8 @@ class SeriesFacts:
     view_position: str = ""
     orientation: str = ""  # "axial" | "coronal" | "sagittal" from ImageOrientationPatient
     slice_thickness: float | None = None
+    # Frames over all instances for enhanced (multi-frame) CT/MR; None: one per instance.
+    slice_count: int | None = None
 
 
 @dataclass(frozen=True)

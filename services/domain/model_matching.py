@@ -22,6 +22,14 @@ class SeriesView:
     view_position: str = ""
     orientation: str = ""
     slice_thickness: float | None = None
+    # Image planes when they differ from the instance count: the frames of enhanced
+    # (multi-frame) CT/MR objects. None: one plane per instance, as in a classic series.
+    slice_count: int | None = None
+
+    @property
+    def slices(self) -> int:
+        """Return how many image planes the series holds (what ``min_slices`` counts)."""
+        return self.instance_count if self.slice_count is None else self.slice_count
 
 
 @dataclass(frozen=True)
@@ -73,11 +81,8 @@ def mismatch(rule: MatchRule, series: SeriesView) -> str | None:
             rule.orientation is None or series.orientation == rule.orientation,
             f"orientation {series.orientation or '(unknown)'}",
         ),
-        (series.instance_count >= rule.min_slices, f"{series.instance_count} instance(s)"),
-        (
-            rule.max_slices is None or series.instance_count <= rule.max_slices,
-            f"{series.instance_count} instance(s)",
-        ),
+        (series.slices >= rule.min_slices, f"{series.slices} slice(s)"),
+        (rule.max_slices is None or series.slices <= rule.max_slices, f"{series.slices} slice(s)"),
     ]
     for ok, phrase in checks:
         if not ok:
@@ -87,21 +92,23 @@ def mismatch(rule: MatchRule, series: SeriesView) -> str | None:
 
 def _thinnest_key(series: SeriesView) -> tuple[float, int]:
     thickness = series.slice_thickness if series.slice_thickness else float("inf")
-    return thickness, -series.instance_count
+    return thickness, -series.slices
 
 
 def choose_series(rule: MatchRule, series: Sequence[SeriesView]) -> SeriesView | None:
     """Return the series the model takes, or None if none fits.
 
     ``most_instances``: the largest fitting series; ``thinnest``: the smallest slice
-    thickness (unknown thickness last), then the most instances. Ties keep the given order.
+    thickness (unknown thickness last), then the most slices. Sizes count image planes, so a
+    one-file enhanced series of 120 frames weighs as much as 120 classic slices. Ties keep
+    the given order.
     """
     fitting = [s for s in series if mismatch(rule, s) is None]
     if not fitting:
         return None
     if rule.series_choice == "thinnest":
         return min(fitting, key=_thinnest_key)
-    return max(fitting, key=lambda s: s.instance_count)
+    return max(fitting, key=lambda s: s.slices)
 
 
 def no_match_reason(rule: MatchRule, series: Sequence[SeriesView]) -> str:

@@ -11,11 +11,19 @@ from __future__ import annotations
 import re
 import tomllib
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from services.model_registry._manifest_errors import ManifestError, describe
 
@@ -193,6 +201,27 @@ class TritonSpec(_Strict):
     dynamic_batching: DynamicBatching | None = None
     instance_count: int = Field(default=1, ge=1)
     instance_kind: Literal["CPU", "GPU"] = "CPU"
+    # Files of model_dir that are not shipped with it (licensed weights): publishing refuses a
+    # model_dir lacking one, and the shipped repository leaves such a model out until they exist.
+    required_files: list[str] = []
+
+    @model_validator(mode="after")
+    def _required_files_stay_inside(self) -> TritonSpec:
+        for name in self.required_files:
+            parts = PurePosixPath(name).parts
+            if not name or name.startswith("/") or ".." in parts or "\\" in name:
+                raise ValueError(
+                    f"required_files entry {name!r} must be a relative path inside model_dir"
+                )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_required_files(self, handler: SerializerFunctionWrapHandler) -> object:
+        # Manifests registered before this key existed keep their digest (manifest_sha256).
+        data = handler(self)
+        if isinstance(data, dict) and not data.get("required_files"):
+            data.pop("required_files", None)
+        return data
 
     @model_validator(mode="after")
     def _batching_fits(self) -> TritonSpec:

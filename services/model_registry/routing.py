@@ -61,6 +61,7 @@ def series_views(series: Sequence[Series]) -> list[SeriesView]:
             view_position=s.view_position,
             orientation=s.orientation,
             slice_thickness=s.slice_thickness,
+            slice_count=s.slice_count,
         )
         for s in series
     ]

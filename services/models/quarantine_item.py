@@ -23,6 +23,9 @@ class QuarantineItem(Base):
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenant.id"), index=True)
     organization_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organization.id"))
     source: Mapped[str] = mapped_column(String(32))  # stow | dicom | upload
+    # The DICOM node that sent it by C-STORE: a release admits it again with the node's
+    # character-set override, as a fresh C-STORE from that node would be.
+    dicom_node_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("dicom_node.id"))
     reason_code: Mapped[str] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
     object_key: Mapped[str | None] = mapped_column(String(300))

@@ -73,3 +73,5 @@ class Series(Base):
     view_position: Mapped[str] = mapped_column(String(16), default="")
     orientation: Mapped[str] = mapped_column(String(16), default="")  # axial|coronal|sagittal
     slice_thickness: Mapped[float | None] = mapped_column(Float)
+    # Image planes of an enhanced (multi-frame) series; NULL: one per instance (classic).
+    slice_count: Mapped[int | None] = mapped_column(Integer)

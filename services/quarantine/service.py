@@ -34,6 +34,7 @@ def hold(  # noqa: PLR0913 - each field is a distinct fact about the rejected ob
     object_key: str | None = None,
     orthanc_id: str | None = None,
     study_instance_uid: str | None = None,
+    dicom_node_id: uuid.UUID | None = None,
 ) -> QuarantineItem:
     """Record a quarantined object (its bytes are already in the object store or Orthanc)."""
     item = QuarantineItem(
@@ -45,6 +46,7 @@ def hold(  # noqa: PLR0913 - each field is a distinct fact about the rejected ob
         object_key=object_key,
         orthanc_id=orthanc_id,
         study_instance_uid=study_instance_uid,
+        dicom_node_id=dicom_node_id,
     )
     session.add(item)
     session.flush()

@@ -46,6 +46,7 @@ def _sync_series(session: Session, study: Study, facts: StudyFacts) -> None:
         row.view_position = fact.view_position
         row.orientation = fact.orientation
         row.slice_thickness = fact.slice_thickness
+        row.slice_count = fact.slice_count
 
 
 def register(

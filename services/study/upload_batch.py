@@ -91,7 +91,12 @@ def note_stored(
 def record_file(
     session: Session, *, batch: UploadBatch, file_key: str, upload_id: str, instances: int
 ) -> None:
-    """Count one file of the batch as stored; finalize the batch when all files are in."""
+    """Count one file of the batch as stored; finalize the batch when all files are in.
+
+    Files of one batch are sent in parallel: the batch row is locked first, so the last two
+    files cannot each count one short of the total (READ COMMITTED) and leave the batch open.
+    """
+    session.refresh(batch, with_for_update=True)
     if session.get(UploadBatchFile, (batch.id, file_key)) is None:
         session.add(
             UploadBatchFile(

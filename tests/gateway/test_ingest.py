@@ -254,7 +254,7 @@ class TestStow:
                     QuarantineItem.organization_id == consortium.clinic_a.id
                 )
             ).all()
-        assert [h.reason_code for h in held] == ["bad_pixel_header"]
+        assert [h.reason_code for h in held] == ["truncated"]
         assert held[0].object_key and held[0].object_key.startswith(str(consortium.tenant.id))
 
     def test_upload_needs_a_token_and_an_uploader_role(

@@ -8,9 +8,8 @@ import pytest
 
 from inference.models.repository import (
     build_model_repository,
-    model_repository_source,
     shipped_manifests,
-    shipped_model_folders,
+    shipped_models,
 )
 from inference.pipelines import image_quality as pipeline
 from inference.pipelines.findings import FindingDraft
@@ -73,8 +72,8 @@ class TestShippedModel:
         assert manifest.output_labels["PENALTIES"] == pipeline.PENALTY_NAMES
         assert list(manifest.output_labels) == pipeline.OUTPUT_NAMES
 
-    def test_triton_config_matches_the_pipeline(self):
-        folder = model_repository_source() / "image_quality" / "triton" / pipeline.MODEL_NAME
+    def test_triton_config_matches_the_pipeline(self, tmp_path):
+        folder = build_model_repository(tmp_path / "repo") / pipeline.MODEL_NAME
         config = (folder / "config.pbtxt").read_text()
         assert f'name: "{pipeline.MODEL_NAME}"' in config
         assert re.search(rf"max_batch_size:\s*{pipeline.MAX_BATCH_SIZE}\b", config)
@@ -85,13 +84,14 @@ class TestShippedModel:
         target = tmp_path / "repo"
         (target / "other_model").mkdir(parents=True)
         build_model_repository(target)
-        stale = target / pipeline.MODEL_NAME / "stale.txt"
+        stale = target / pipeline.MODEL_NAME / pipeline.MODEL_VERSION / "stale.txt"
         stale.write_text("left over from an older build")
 
         build_model_repository(target)
 
         names = sorted(path.name for path in target.iterdir())
-        assert names == sorted(["other_model", *(f.name for f in shipped_model_folders())])
+        served = [m.manifest.name for m in shipped_models() if m.servable]
+        assert names == sorted(["other_model", *served])
         assert not stale.exists()
         assert (target / pipeline.MODEL_NAME / "1" / "model.py").is_file()
         assert not list(target.rglob("__pycache__"))

@@ -39,7 +39,7 @@ class TestShippedManifest:
         assert notice["en"] == "AI-assisted, for reference (research use only)"
         assert notice["zh-CN"].startswith("AI辅助，仅供参考")
 
-    def test_generated_config_matches_the_shipped_handwritten_one(self):
+    def test_generated_config_carries_the_triton_settings(self):
         config = render(load_manifest(SHIPPED), ["1"])
         assert 'name: "image_quality"' in config
         assert "max_batch_size: 8" in config

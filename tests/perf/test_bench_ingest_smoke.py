@@ -25,17 +25,23 @@ def test_bench_ingest_runs_every_path_and_prints_ratios() -> None:
         cstore_count=12,
         large_side=256,
         disk_probe_mb=8,
+        per_request=4,
     )
     lines: list[str] = []
 
     result = run_bench(options, echo=lines.append)
     report(result, echo=lines.append)
 
-    assert [s.name.split()[0] for s in result.scenarios] == ["STOW", "STOW", "C-STORE"]
+    assert [s.name.split()[0] for s in result.scenarios] == ["STOW", "STOW", "STOW", "C-STORE"]
+    assert [s.name.split(", ")[-1] for s in result.scenarios[:3]] == [
+        "4/request",
+        "1/request",
+        "1/request",
+    ]
     for scenario in result.scenarios:
         for figures in (scenario.a, scenario.b):
             assert figures.instances_per_s > 0
             assert figures.cpu_s_per_instance >= 0
         assert scenario.ratio > 0
     assert result.disk_mb_per_s > 0
-    assert sum("ratio" in line for line in lines) == 3
+    assert sum("ratio" in line for line in lines) == 4

@@ -97,9 +97,9 @@ def world(use_database: Database, orthanc: OrthancHandle) -> Iterator[World]:
     yield from open_world(use_database, orthanc)
 
 
-def start_orthanc(state_dir: Path) -> OrthancHandle:
-    """Start an Orthanc of one's own (fresh ports and storage)."""
-    process = LocalOrthanc(make_config(state_dir))
+def start_orthanc(state_dir: Path, **overrides: object) -> OrthancHandle:
+    """Start an Orthanc of one's own (fresh ports and storage); ``overrides`` as make_config."""
+    process = LocalOrthanc(make_config(state_dir, **overrides))
     process.start()
     startup = process.wait_ready(timeout=20)
     client = OrthancClient(process.config.http_url, USERNAME, PASSWORD, timeout_s=5)
@@ -117,9 +117,28 @@ def private_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Orthan
         handle.process.stop()
 
 
+@pytest.fixture(scope="module")
+def slow_to_settle_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancHandle]:
+    """An Orthanc whose studies stay unstable for a minute: "still arriving", whatever the load."""
+    handle = start_orthanc(tmp_path_factory.mktemp("slow-orthanc"), stable_age_s=60)
+    try:
+        yield handle
+    finally:
+        handle.client.close()
+        handle.process.stop()
+
+
 @pytest.fixture
 def private_world(use_database: Database, private_orthanc: OrthancHandle) -> Iterator[World]:
     """A consortium on the module's own Orthanc, emptied first."""
     for study_id in private_orthanc.client.list_study_ids():
         private_orthanc.client.delete_study(study_id)
     yield from open_world(use_database, private_orthanc)
+
+
+@pytest.fixture
+def arriving_world(
+    use_database: Database, slow_to_settle_orthanc: OrthancHandle
+) -> Iterator[World]:
+    """A consortium on the Orthanc whose studies stay "still arriving"."""
+    yield from open_world(use_database, slow_to_settle_orthanc)

@@ -61,8 +61,6 @@ def _missed_by_the_watcher(world: World, tmp_path: Path) -> tuple[str, str]:
 
 
 def _wait_stable(world: World) -> None:
-    import time
-
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         ids = world.orthanc.client.list_study_ids()
@@ -70,6 +68,16 @@ def _wait_stable(world: World) -> None:
             return
         time.sleep(0.2)
     raise AssertionError("Orthanc studies did not become stable within 15 s")
+
+
+@pytest.fixture
+def registered_study(private_world: World, tmp_path: Path) -> Study:
+    """A study clinic A sent by C-STORE, registered by the watcher."""
+    path, ds = fresh_ct(tmp_path)
+    storescu(private_world.orthanc, private_world.consortium.node_a.ae_title, path)
+    study = private_world.drain_until(ds.StudyInstanceUID)
+    assert study is not None
+    return study
 
 
 def _all(report: ReconcileReport) -> set[str]:
@@ -143,13 +151,13 @@ class TestOrphans:
         assert _count(world, QuarantineItem, held) == 1
 
     def test_a_study_still_arriving_is_left_to_the_watcher(
-        self, private_world: World, tmp_path: Path
+        self, arriving_world: World, tmp_path: Path
     ) -> None:
-        world = private_world
+        world = arriving_world
         path, _ = fresh_ct(tmp_path)
         upload = world.orthanc.client.upload_instance(path.read_bytes())
 
-        report = _reconcile(world)  # StableAge is 1 s: not stable yet
+        report = _reconcile(world)  # StableAge is 60 s here: not stable yet, however slow the run
 
         assert upload.parent_study in report.orphans["receiving"]
         assert _count(world, QuarantineItem, QuarantineItem.orthanc_id == upload.parent_study) == 0
@@ -168,13 +176,9 @@ class TestOrphans:
 
 class TestVanishedAndStuck:
     def test_a_study_deleted_behind_our_back_is_reported_vanished(
-        self, private_world: World, tmp_path: Path
+        self, private_world: World, registered_study: Study
     ) -> None:
-        world = private_world
-        path, ds = fresh_ct(tmp_path)
-        storescu(world.orthanc, world.consortium.node_a.ae_title, path)
-        study = world.drain_until(ds.StudyInstanceUID)
-        assert study is not None
+        world, study = private_world, registered_study
         world.orthanc.client.delete_study(study.orthanc_id or "")
 
         report = _reconcile(world)
@@ -186,13 +190,9 @@ class TestVanishedAndStuck:
         assert _count(world, AuditEvent, vanished) == 1
 
     def test_stuck_archive_and_ai_work_is_sent_again(
-        self, private_world: World, tmp_path: Path
+        self, private_world: World, registered_study: Study
     ) -> None:
-        world = private_world
-        path, ds = fresh_ct(tmp_path)
-        storescu(world.orthanc, world.consortium.node_a.ae_title, path)
-        study = world.drain_until(ds.StudyInstanceUID)
-        assert study is not None
+        world, study = private_world, registered_study
         hour_ago = utc_now() - timedelta(hours=1)
         with world.db.factory.begin() as session:  # the messages were lost an hour ago
             session.execute(update(Study).where(Study.id == study.id).values(received_at=hour_ago))
@@ -216,13 +216,9 @@ class TestVanishedAndStuck:
         assert (RUN_INFERENCE, (str(job_id),)) in sent
 
     def test_a_study_left_half_registered_is_reported(
-        self, private_world: World, tmp_path: Path
+        self, private_world: World, registered_study: Study
     ) -> None:
-        world = private_world
-        path, ds = fresh_ct(tmp_path)
-        storescu(world.orthanc, world.consortium.node_a.ae_title, path)
-        study = world.drain_until(ds.StudyInstanceUID)
-        assert study is not None
+        world, study = private_world, registered_study
         with world.db.factory.begin() as session:
             session.execute(
                 update(Study)
@@ -237,13 +233,11 @@ class TestVanishedAndStuck:
 
 
 class TestOrphanFiles:
+    @pytest.mark.usefixtures("registered_study")  # an indexed study that must stay untouched
     def test_a_file_the_index_does_not_know_is_moved_aside(
         self, private_world: World, tmp_path: Path
     ) -> None:
         world = private_world
-        path, ds = fresh_ct(tmp_path)
-        storescu(world.orthanc, world.consortium.node_a.ae_title, path)
-        assert world.drain_until(ds.StudyInstanceUID) is not None
         storage = world.orthanc.config.storage_dir
         stray_name = str(uuid.uuid4())  # what a kill between file write and index commit leaves
         stray = storage / stray_name[:2] / stray_name[2:4] / stray_name

@@ -81,6 +81,7 @@ def scp(orthanc: OrthancHandle, use_database: Database, tmp_path: Path) -> Itera
         orthanc=orthanc.client,
         store=LocalDiskStore(tmp_path / "objects"),
         directory=NodeDirectory(use_database.factory),
+        spool_dir=tmp_path / "scp-spool",
         timeout_s=10,
     )
     _, port = gateway.start("127.0.0.1", free_port())

@@ -130,3 +130,44 @@ def test_namespace_round_trip_and_forged_prefix() -> None:
 def test_unknown_charset_override_is_refused() -> None:
     with pytest.raises(ValueError, match="override"):
         Sender(ORG, "t/a", charset_override="latin-9")
+
+
+def test_admitting_an_admitted_file_again_changes_nothing() -> None:
+    """A spooled or quarantined copy is already namespaced: a release must not prefix twice."""
+    sender = Sender(ORG, "t/a")
+    once = admit(_testfile("CT_small.dcm"), sender).data
+
+    twice = admit(once, sender).data
+
+    assert twice == once
+    token = patient_namespace.namespace_token(ORG)
+    assert pydicom.dcmread(io.BytesIO(twice)).PatientID.startswith(f"{token}~")
+
+
+@pytest.mark.parametrize(
+    ("modality", "description"),
+    [
+        ("SR", "AI RESULT - FOR REFERENCE ONLY"),
+        ("PR", "AI RESULT - FOR REFERENCE ONLY"),
+        ("DOC", "SIGNED REPORT"),
+    ],
+)
+def test_an_upload_posing_as_radbridge_output_is_refused(modality: str, description: str) -> None:
+    ds = pydicom.dcmread(io.BytesIO(_testfile("CT_small.dcm")))
+    ds.Modality, ds.SeriesDescription = modality, description
+    raw = io.BytesIO()
+    ds.save_as(raw, enforce_file_format=True)
+
+    verdict = admit(raw.getvalue(), Sender(ORG, "t/a")).verdict
+
+    assert verdict.reason_code == "reserved_series"
+    assert "another series description" in verdict.reason
+
+
+def test_a_clinics_own_structured_report_is_admitted() -> None:
+    ds = pydicom.dcmread(io.BytesIO(_testfile("CT_small.dcm")))
+    ds.Modality, ds.SeriesDescription = "SR", "Dose report"
+    raw = io.BytesIO()
+    ds.save_as(raw, enforce_file_format=True)
+
+    assert admit(raw.getvalue(), Sender(ORG, "t/a")).verdict.ok

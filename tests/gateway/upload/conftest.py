@@ -33,6 +33,7 @@ from tests.fixtures.consortium import Consortium, build_consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.live_server import free_port, live_server
 from tests.fixtures.orthanc import PASSWORD, USERNAME, OrthancHandle, last_seq
+from tests.gateway.upload.tus import Tus
 
 ROOT = Path(__file__).resolve().parents[3]
 PYTHON = sys.executable
@@ -69,6 +70,49 @@ def gateway_url(orthanc: OrthancHandle, tmp_path: Path, use_database: Database) 
     app.dependency_overrides[object_store] = lambda: store
     with live_server(app) as url:
         yield url
+
+
+def upload_command(url: str, token: str, state: Path, path: Path, *extra: str) -> list[str]:
+    """The ``radbridge upload`` command line, without a progress bar."""
+    return [
+        PYTHON,
+        "-m",
+        "services.cli",
+        "upload",
+        str(path),
+        "--server",
+        url,
+        "--token",
+        token,
+        "--state",
+        str(state),
+        "--no-progress",
+        *extra,
+    ]
+
+
+@dataclass(frozen=True)
+class ClinicUpload:
+    """``radbridge upload`` as clinic A's staff against the in-thread gateway."""
+
+    url: str
+    token: str
+    state: Path  # the resume state file every run of the test shares
+
+    def argv(self, path: Path, *extra: str) -> list[str]:
+        return upload_command(self.url, self.token, self.state, path, *extra)
+
+
+@pytest.fixture
+def clinic_upload(gateway_url: str, consortium: Consortium, tmp_path: Path) -> ClinicUpload:
+    """The uploader command of clinic A's staff, with its own resume state file."""
+    return ClinicUpload(gateway_url, token_for(consortium, "staff_a"), tmp_path / "s.json")
+
+
+@pytest.fixture
+def tus(gateway_url: str, consortium: Consortium) -> Tus:
+    """A bare tus client signed in as clinic A's staff, against the in-thread gateway."""
+    return Tus(gateway_url, token_for(consortium, "staff_a"))
 
 
 @dataclass

@@ -29,14 +29,13 @@ pytestmark = pytest.mark.integration
 class TestBatchGate:
     def test_the_study_waits_for_the_last_file_of_its_batch(
         self,
+        tus: Tus,
         gateway_url: str,
-        consortium: Consortium,
         orthanc: OrthancHandle,
         use_database: Database,
         tmp_path: Path,
     ) -> None:
         study_uid, paths = make_study(tmp_path, 3)
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
         for path in paths[:2]:
             tus.send(path.read_bytes(), filename=path.name, batch="ct-0001", batch_files="3")
 
@@ -67,10 +66,7 @@ class TestBatchGate:
         assert study.orthanc_id is not None
         assert orthanc.client.get_study(study.orthanc_id).series[0].instance_count == 3
 
-    def test_a_batch_redeclared_with_another_file_count_is_409(
-        self, gateway_url: str, consortium: Consortium
-    ) -> None:
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+    def test_a_batch_redeclared_with_another_file_count_is_409(self, tus: Tus) -> None:
         assert tus.create(10, batch="b-x", batch_files="3").status_code == 201
 
         response = tus.create(10, batch="b-x", batch_files="4")
@@ -78,10 +74,7 @@ class TestBatchGate:
         assert response.status_code == 409
         assert "declared with 3 files" in response.json()["message"]
 
-    def test_a_batch_without_its_file_count_is_refused(
-        self, gateway_url: str, consortium: Consortium
-    ) -> None:
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+    def test_a_batch_without_its_file_count_is_refused(self, tus: Tus) -> None:
         response = tus.create(10, batch="b-y")
         assert response.status_code == 400
         assert "batch-files" in response.json()["message"]
@@ -106,14 +99,13 @@ class TestBatchGate:
 class TestAbandonedBatch:
     def test_a_batch_idle_past_its_ttl_is_quarantined_for_an_admin(
         self,
-        gateway_url: str,
+        tus: Tus,
         consortium: Consortium,
         orthanc: OrthancHandle,
         use_database: Database,
         tmp_path: Path,
     ) -> None:
         study_uid, paths = make_study(tmp_path, 3)
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
         tus.send(paths[0].read_bytes(), filename=paths[0].name, batch="gone", batch_files="3")
         long_ago = utc_now() - timedelta(days=4)
         with use_database.factory.begin() as session:

@@ -15,7 +15,7 @@ from services.models import QuarantineItem
 from tests.fixtures.consortium import Consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.orthanc import OrthancHandle
-from tests.gateway.upload.conftest import drain, make_study, registered, token_for
+from tests.gateway.upload.conftest import drain, make_study, registered
 from tests.gateway.upload.tus import Tus
 
 pytestmark = pytest.mark.integration
@@ -50,16 +50,10 @@ def _finish(tus: Tus, data: bytes, **meta: str) -> tuple[int, dict[str, object]]
 
 class TestZip:
     def test_a_zipped_study_is_stored_whole(
-        self,
-        gateway_url: str,
-        consortium: Consortium,
-        orthanc: OrthancHandle,
-        use_database: Database,
-        tmp_path: Path,
+        self, tus: Tus, orthanc: OrthancHandle, use_database: Database, tmp_path: Path
     ) -> None:
         study_uid, paths = make_study(tmp_path / "s", 12)
         data = _zip({f"study/{p.name}": p.read_bytes() for p in paths} | {"README.txt": b"hi"})
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         status, result = _finish(tus, data, filename="study.zip")
 
@@ -73,7 +67,7 @@ class TestZip:
         assert orthanc.client.get_study(study.orthanc_id).series[0].instance_count == 12
 
     def test_a_dicomdir_bundle_in_a_zip_is_stored_without_its_index(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
+        self, tus: Tus, tmp_path: Path
     ) -> None:
         study_uid, paths = make_study(tmp_path / "s", 3)
         bundle = _dicomdir_bundle(tmp_path, paths)
@@ -83,7 +77,6 @@ class TestZip:
             if p.is_file()
         }
         assert "DICOMDIR" in files
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         status, result = _finish(tus, _zip(files), filename="cd.zip")
 
@@ -91,12 +84,11 @@ class TestZip:
         assert result["outcome"] == {"stored": 3, "failed": [], "studies": [study_uid]}
 
     def test_a_zip_bomb_is_refused_before_anything_is_stored(
-        self, gateway_url: str, consortium: Consortium, use_database: Database, tmp_path: Path
+        self, tus: Tus, use_database: Database, tmp_path: Path
     ) -> None:
         study_uid, (path,) = make_study(tmp_path, 1)
         bomb = _zip({"a.dcm": path.read_bytes(), "b.dcm": bytes(64 * 1024 * 1024)})
         assert len(bomb) < 200_000
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         status, result = _finish(tus, bomb, filename="bomb.zip")
 
@@ -105,11 +97,8 @@ class TestZip:
         assert "zip bomb" in str(result["outcome"])
         assert registered(use_database, study_uid) == []
 
-    def test_a_zip_with_too_many_entries_is_refused(
-        self, gateway_url: str, consortium: Consortium
-    ) -> None:
+    def test_a_zip_with_too_many_entries_is_refused(self, tus: Tus) -> None:
         many = _zip({f"{n}.dcm": b"" for n in range(20_001)}, method=zipfile.ZIP_STORED)
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         status, result = _finish(tus, many, filename="many.zip")
 
@@ -120,15 +109,9 @@ class TestZip:
         "name", ["../../etc/cron.d/x.dcm", "/etc/passwd", "a\\..\\..\\b.dcm", "C:/x.dcm"]
     )
     def test_a_zip_slip_name_is_refused(
-        self,
-        gateway_url: str,
-        consortium: Consortium,
-        use_database: Database,
-        tmp_path: Path,
-        name: str,
+        self, tus: Tus, use_database: Database, tmp_path: Path, name: str
     ) -> None:
         study_uid, (path,) = make_study(tmp_path, 1)
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         status, result = _finish(tus, _zip({"ok.dcm": path.read_bytes(), name: b"x"}))
 
@@ -140,11 +123,10 @@ class TestZip:
 
 class TestSingleFiles:
     def test_a_dicomdir_alone_is_refused_with_what_to_send_instead(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
+        self, tus: Tus, tmp_path: Path
     ) -> None:
         _, paths = make_study(tmp_path / "s", 1)
         index = (_dicomdir_bundle(tmp_path, paths) / "DICOMDIR").read_bytes()
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         status, result = _finish(tus, index, filename="DICOMDIR")
 
@@ -152,10 +134,9 @@ class TestSingleFiles:
         assert "upload its whole folder" in str(result["outcome"])
 
     def test_a_truncated_file_is_quarantined_with_its_reason(
-        self, gateway_url: str, consortium: Consortium, use_database: Database
+        self, tus: Tus, consortium: Consortium, use_database: Database
     ) -> None:
         broken = Path(get_testdata_file("MR_truncated.dcm")).read_bytes()  # type: ignore[arg-type]
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         status, result = _finish(tus, broken, filename="MR_truncated.dcm")
 

@@ -24,32 +24,16 @@ from tests.fixtures.orthanc import OrthancHandle
 from tests.gateway.upload.conftest import (
     PYTHON,
     ROOT,
+    ClinicUpload,
     GatewayProcess,
     drain,
     make_study,
     registered,
     token_for,
+    upload_command,
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def cli(url: str, token: str, state: Path, path: Path, *extra: str) -> list[str]:
-    return [
-        PYTHON,
-        "-m",
-        "services.cli",
-        "upload",
-        str(path),
-        "--server",
-        url,
-        "--token",
-        token,
-        "--state",
-        str(state),
-        "--no-progress",
-        *extra,
-    ]
 
 
 def run(argv: list[str], timeout: float = 240) -> subprocess.CompletedProcess[str]:
@@ -90,8 +74,7 @@ def instances_in_orthanc(orthanc: OrthancHandle, db: Database, study_uid: str) -
 class TestFolders:
     def test_a_folder_of_many_files_arrives_as_one_study(
         self,
-        gateway_url: str,
-        consortium: Consortium,
+        clinic_upload: ClinicUpload,
         orthanc: OrthancHandle,
         use_database: Database,
         tmp_path: Path,
@@ -100,14 +83,7 @@ class TestFolders:
         (tmp_path / "export" / "notes.txt").write_text("not an image")
         started = time.monotonic()
 
-        result = run(
-            cli(
-                gateway_url,
-                token_for(consortium, "staff_a"),
-                tmp_path / "s.json",
-                tmp_path / "export",
-            )
-        )
+        result = run(clinic_upload.argv(tmp_path / "export"))
 
         elapsed = time.monotonic() - started
         assert result.returncode == 0, result.stderr
@@ -119,8 +95,7 @@ class TestFolders:
 
     def test_a_dicomdir_sends_the_files_it_lists(
         self,
-        gateway_url: str,
-        consortium: Consortium,
+        clinic_upload: ClinicUpload,
         orthanc: OrthancHandle,
         use_database: Database,
         tmp_path: Path,
@@ -131,35 +106,21 @@ class TestFolders:
             fileset.add(str(path))
         fileset.write(tmp_path / "cd")
 
-        result = run(
-            cli(
-                gateway_url,
-                token_for(consortium, "staff_a"),
-                tmp_path / "s.json",
-                tmp_path / "cd" / "DICOMDIR",
-            )
-        )
+        result = run(clinic_upload.argv(tmp_path / "cd" / "DICOMDIR"))
 
         assert result.returncode == 0, result.stderr
         assert "4 instances stored" in result.stderr
         assert len(drain(orthanc, use_database, study_uid, timeout=20)) == 1
 
     def test_a_refused_zip_is_reported_and_the_exit_code_says_so(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
+        self, clinic_upload: ClinicUpload, tmp_path: Path
     ) -> None:
         import zipfile
 
         with zipfile.ZipFile(tmp_path / "slip.zip", "w") as archive:
             archive.writestr("../../evil.dcm", b"x")
 
-        result = run(
-            cli(
-                gateway_url,
-                token_for(consortium, "staff_a"),
-                tmp_path / "s.json",
-                tmp_path / "slip.zip",
-            )
-        )
+        result = run(clinic_upload.argv(tmp_path / "slip.zip"))
 
         assert result.returncode == 1
         assert "refused" in result.stderr and "outside the archive" in result.stderr
@@ -168,22 +129,15 @@ class TestFolders:
 class TestInterruptions:
     def test_a_client_killed_mid_upload_resumes_and_the_study_arrives_whole_once(
         self,
-        gateway_url: str,
+        clinic_upload: ClinicUpload,
         consortium: Consortium,
         orthanc: OrthancHandle,
         use_database: Database,
         tmp_path: Path,
     ) -> None:
         study_uid, _ = make_study(tmp_path / "export", 40)
-        state = tmp_path / "s.json"
-        argv = cli(
-            gateway_url,
-            token_for(consortium, "staff_a"),
-            state,
-            tmp_path / "export",
-            "--chunk-size",
-            "4096",
-        )
+        state = clinic_upload.state
+        argv = clinic_upload.argv(tmp_path / "export", "--chunk-size", "4096")
         first = subprocess.Popen(
             argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -218,7 +172,7 @@ class TestInterruptions:
     ) -> None:
         study_uid, _ = make_study(tmp_path / "export", 30)
         state = tmp_path / "s.json"
-        argv = cli(
+        argv = upload_command(
             gateway_process.url,
             token_for(consortium, "staff_b"),
             state,
@@ -246,8 +200,7 @@ class TestInterruptions:
 class TestWatch:
     def test_new_files_are_sent_once_they_stop_changing(
         self,
-        gateway_url: str,
-        consortium: Consortium,
+        clinic_upload: ClinicUpload,
         orthanc: OrthancHandle,
         use_database: Database,
         tmp_path: Path,
@@ -255,15 +208,7 @@ class TestWatch:
         inbox = tmp_path / "inbox"
         inbox.mkdir()
         watcher = subprocess.Popen(
-            cli(
-                gateway_url,
-                token_for(consortium, "staff_a"),
-                tmp_path / "s.json",
-                inbox,
-                "--watch",
-                "--stable-seconds",
-                "1",
-            ),
+            clinic_upload.argv(inbox, "--watch", "--stable-seconds", "1"),
             cwd=ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -45,14 +45,13 @@ class TestDiscovery:
 class TestChunkedUpload:
     def test_chunks_with_checksums_store_the_file_for_the_uploaders_clinic(
         self,
-        gateway_url: str,
+        tus: Tus,
         consortium: Consortium,
         orthanc: OrthancHandle,
         use_database: Database,
         tmp_path: Path,
     ) -> None:
         study_uid, (path,) = make_study(tmp_path, 1)
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
 
         url = tus.send(path.read_bytes(), chunk=7000, filename="IM0000.dcm")
 
@@ -62,12 +61,9 @@ class TestChunkedUpload:
         (study,) = drain(orthanc, use_database, study_uid, timeout=20)
         assert (study.organization_id, study.source) == (consortium.clinic_a.id, "upload")
 
-    def test_head_reports_the_offset_to_resume_from(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
-    ) -> None:
+    def test_head_reports_the_offset_to_resume_from(self, tus: Tus, tmp_path: Path) -> None:
         _, (path,) = make_study(tmp_path, 1)
         data = path.read_bytes()
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
         url = tus.create(len(data), filename="a.dcm").headers["location"]
         assert tus.patch(url, 0, data[:5000]).status_code == 204
 
@@ -81,11 +77,10 @@ class TestChunkedUpload:
         assert head.headers["cache-control"] == "no-store"
 
     def test_creating_the_same_fingerprinted_file_again_resumes_the_same_upload(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
+        self, tus: Tus, gateway_url: str, consortium: Consortium, tmp_path: Path
     ) -> None:
         _, (path,) = make_study(tmp_path, 1)
         data = path.read_bytes()
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
         meta = {"batch": "b-idem", "batch-files": "2", "fingerprint": "a.dcm:sha256:1234"}
         first = tus.create(len(data), filename="a.dcm", **meta).headers["location"]
         assert tus.patch(first, 0, data[:3000]).status_code == 204
@@ -100,12 +95,9 @@ class TestChunkedUpload:
         assert other.headers["location"] != first
         assert theirs != first  # the id is bound to the sending clinic
 
-    def test_a_chunk_at_the_wrong_offset_is_409(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
-    ) -> None:
+    def test_a_chunk_at_the_wrong_offset_is_409(self, tus: Tus, tmp_path: Path) -> None:
         _, (path,) = make_study(tmp_path, 1)
         data = path.read_bytes()
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
         url = tus.create(len(data)).headers["location"]
 
         response = tus.patch(url, 100, data[100:200])
@@ -113,23 +105,19 @@ class TestChunkedUpload:
         assert response.status_code == 409
         assert "stands at byte 0" in response.json()["message"]
 
-    def test_md5_checksums_are_accepted_too(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
-    ) -> None:
+    def test_md5_checksums_are_accepted_too(self, tus: Tus, tmp_path: Path) -> None:
         _, (path,) = make_study(tmp_path, 1)
         data = path.read_bytes()
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
         url = tus.create(len(data)).headers["location"]
 
         assert tus.patch(url, 0, data, algorithm="md5").status_code == 204
         assert tus.status(url).json()["state"] == "stored"
 
     def test_a_chunk_that_does_not_match_its_checksum_is_460_and_discarded(
-        self, gateway_url: str, consortium: Consortium, tmp_path: Path
+        self, tus: Tus, tmp_path: Path
     ) -> None:
         _, (path,) = make_study(tmp_path, 1)
         data = path.read_bytes()
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
         url = tus.create(len(data)).headers["location"]
         corrupted = data[:4000] + bytes([data[4000] ^ 0xFF]) + data[4001:8000]
 
@@ -141,10 +129,7 @@ class TestChunkedUpload:
         assert tus.patch(url, 0, data[:8000]).status_code == 204  # the clean resend counts
         assert tus.head(url).headers["upload-offset"] == "8000"
 
-    def test_an_unknown_checksum_algorithm_is_400(
-        self, gateway_url: str, consortium: Consortium
-    ) -> None:
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+    def test_an_unknown_checksum_algorithm_is_400(self, tus: Tus) -> None:
         url = tus.create(10).headers["location"]
 
         response = tus.patch(url, 0, b"0123456789", digest="crc32 AAAA")
@@ -152,10 +137,7 @@ class TestChunkedUpload:
         assert response.status_code == 400
         assert "sha256" in response.json()["message"]
 
-    def test_a_chunk_in_another_content_type_is_415(
-        self, gateway_url: str, consortium: Consortium
-    ) -> None:
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+    def test_a_chunk_in_another_content_type_is_415(self, tus: Tus) -> None:
         url = tus.create(10).headers["location"]
 
         response = httpx.patch(
@@ -166,10 +148,7 @@ class TestChunkedUpload:
 
         assert response.status_code == 415
 
-    def test_a_chunk_past_the_declared_length_is_refused(
-        self, gateway_url: str, consortium: Consortium
-    ) -> None:
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+    def test_a_chunk_past_the_declared_length_is_refused(self, tus: Tus) -> None:
         url = tus.create(10).headers["location"]
 
         response = tus.patch(url, 0, b"0" * 11)
@@ -180,10 +159,7 @@ class TestChunkedUpload:
 
 
 class TestLimits:
-    def test_a_length_above_the_limit_is_413_before_any_byte_is_read(
-        self, gateway_url: str, consortium: Consortium
-    ) -> None:
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+    def test_a_length_above_the_limit_is_413_before_any_byte_is_read(self, tus: Tus) -> None:
         before = _uploads_on_disk()
 
         response = tus.create(get_settings().gateway.upload_max_bytes + 1, filename="huge.zip")
@@ -239,8 +215,7 @@ class TestAccess:
 
 
 class TestTermination:
-    def test_delete_abandons_the_upload(self, gateway_url: str, consortium: Consortium) -> None:
-        tus = Tus(gateway_url, token_for(consortium, "staff_a"))
+    def test_delete_abandons_the_upload(self, tus: Tus) -> None:
         url = tus.create(10).headers["location"]
         assert tus.patch(url, 0, b"01234").status_code == 204
 

@@ -232,3 +232,23 @@ class TestRejected:
     def test_garbage(self, settings: CoreSettings, garbage: str) -> None:
         with pytest.raises(Unauthorized):
             verify_access_token(settings, garbage)
+
+
+def _first_use_in_a_process(state_dir: str) -> str:
+    """Sign a token in a fresh process on a state folder that has no key yet."""
+    settings = CoreSettings(state_dir=Path(state_dir))
+    token, _ = issue_access_token(settings, CLAIMS)
+    return token
+
+
+def test_concurrent_first_uses_across_processes_agree_on_one_key(tmp_path: Path) -> None:
+    """Several processes started together (``radbridge up``) must not each mint a key."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        issued = pool.map(_first_use_in_a_process, [str(tmp_path)] * 8)
+
+    settings = CoreSettings(state_dir=tmp_path)
+    tokens._load_key.cache_clear()
+    assert {verify_access_token(settings, t).subject for t in issued} == {CLAIMS.subject}
+    assert [p.name for p in (tmp_path / "keys").iterdir()] == ["jwt-signing.json"]

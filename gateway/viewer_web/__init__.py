@@ -1,0 +1,1 @@
+"""The image viewer: OHIF's static build at /viewer/, reading only through /dicomweb."""
