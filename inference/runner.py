@@ -31,8 +31,10 @@ from inference.circuit import BreakerState, CircuitBreaker, CircuitOpen
 from inference.dicom.pixels import PixelDataError
 from inference.dicom.source import OrthancInstanceSource, SourceDataError, SourceUnavailable
 from inference.input_stats import tensor_stats
-from inference.pipelines import chest_xray, image_quality
+from inference.nodule_vdt_job import drafts_for_study as nodule_vdt_drafts
+from inference.pipelines import chest_xray, image_quality, nodule_vdt
 from inference.pipelines.findings import FindingDraft
+from inference.pipelines.nodule_vdt import MeasurementError
 from inference.triton.port import InferenceClient, InferenceError, TritonUnavailable
 from services.contracts.task_names import QUEUE_INFERENCE, WRITE_RESULT_SR
 from services.critical import service as critical_service
@@ -48,10 +50,13 @@ from services.study.routing import configured_routes
 
 log = logging.getLogger("radbridge.inference")
 Pipeline = Callable[[InferenceClient, list[Dataset]], list[FindingDraft]]
+# Models whose input is measurements from signed reports, not pixels: given the study.
+MeasuredPipeline = Callable[[InferenceClient, uuid.UUID], list[FindingDraft]]
 PERMANENT = (
     PixelDataError,
     InferenceError,
     SourceDataError,
+    MeasurementError,
 )
 
 
@@ -67,6 +72,7 @@ PIPELINES: dict[str, Pipeline] = {
     image_quality.MODEL_NAME: _image_quality,
     chest_xray.MODEL_NAME: _chest_xray,
 }
+MEASURED_PIPELINES: dict[str, MeasuredPipeline] = {nodule_vdt.MODEL_NAME: nodule_vdt_drafts}
 
 
 class JobVersionClient:
@@ -144,13 +150,11 @@ def _finish(job_id: uuid.UUID, update: Callable[[Session, InferenceJob], None]) 
         study_service.settle_ai_status(session, study_id=job.study_id)
 
 
-def _infer(
-    breaker: CircuitBreaker, pipeline: Pipeline, client: InferenceClient, dataset: Dataset
-) -> list[FindingDraft]:
+def _infer(breaker: CircuitBreaker, call: Callable[[], list[FindingDraft]]) -> list[FindingDraft]:
     """Call the model through the breaker: only TritonUnavailable counts as a failure."""
     breaker.check()
     try:
-        drafts = pipeline(client, [dataset])
+        drafts = call()
     except TritonUnavailable:
         breaker.record_failure()
         raise
@@ -162,6 +166,42 @@ def _infer(
         raise
     breaker.record_success()
     return drafts
+
+
+def _unrunnable(model_name: str, job_input: JobInput | None) -> str | None:
+    """Return why a job cannot run (no pipeline, no input series), None if it can."""
+    if model_name in MEASURED_PIPELINES:
+        return None  # its input is read from signed reports
+    if model_name not in PIPELINES:
+        return f"no pipeline for model {model_name}"
+    if job_input is None:
+        return "no_input_series: no series of a modality this model accepts"
+    return None
+
+
+def _compute(
+    claimed: job_service.ClaimedJob,
+    job_input: JobInput | None,
+    source: OrthancInstanceSource,
+    breaker: CircuitBreaker,
+    client: InferenceClient,
+) -> tuple[list[FindingDraft], int]:
+    """Fetch the job's input and run its model; return the findings and the model's time (ms).
+
+    A pixel model reads its series from Orthanc; a measured model reads signed reports.
+    """
+    measured = MEASURED_PIPELINES.get(claimed.model_name)
+    if measured is not None:
+        started = time.perf_counter()
+        drafts = _infer(breaker, lambda: measured(client, claimed.study_id))
+    else:
+        pipeline = PIPELINES[claimed.model_name]
+        if job_input is None:
+            raise SourceDataError("no input series")
+        dataset = source.representative_instance(job_input.series_orthanc_id)
+        started = time.perf_counter()
+        drafts = _infer(breaker, lambda: pipeline(client, [dataset]))
+    return drafts, int((time.perf_counter() - started) * 1000)
 
 
 def run_job(
@@ -181,27 +221,21 @@ def run_job(
     if leased is None:
         return "skipped"
     claimed, job_input = leased
-    pipeline = PIPELINES.get(claimed.model_name)
 
     def fail(reason: str) -> str:
         _finish(job_id, lambda _session, job: job_service.mark_failed(job=job, reason=reason))
         log.warning("job %s failed: %s", job_id, reason)
         return "failed"
 
-    if pipeline is None:
-        return fail(f"no pipeline for model {claimed.model_name}")
-    if job_input is None:
-        return fail("no_input_series: no series of a modality this model accepts")
+    if (why := _unrunnable(claimed.model_name, job_input)) is not None:
+        return fail(why)
     if breaker.state is BreakerState.OPEN:  # hand the job back at once, attempt not spent
         reason = f"circuit open: Triton failed {breaker.consecutive_failures} times in a row"
         _finish(job_id, lambda _s, job: job_service.release_unstarted(job=job, reason=reason))
         raise CircuitOpen(reason)
     job_client = JobVersionClient(client, claimed.model_name, claimed.model_version)
     try:
-        dataset = source.representative_instance(job_input.series_orthanc_id)
-        started = time.perf_counter()
-        drafts = _infer(breaker, pipeline, job_client, dataset)
-        infer_ms = int((time.perf_counter() - started) * 1000)
+        drafts, infer_ms = _compute(claimed, job_input, source, breaker, job_client)
     except (TritonUnavailable, SourceUnavailable) as exc:
         reason = f"{type(exc).__name__}: {exc}"
         release = (
@@ -220,11 +254,12 @@ def run_job(
         job_service.mark_succeeded(
             job=job,
             infer_ms=infer_ms,
-            input_series_uid=job_input.series_instance_uid,
+            input_series_uid=job_input.series_instance_uid if job_input else None,
             input_stats=job_client.input_stats,
         )
         if not claimed.shadow:  # a shadow run is never shown to readers: no SR in their study
-            enqueue(session, WRITE_RESULT_SR, queue=QUEUE_INFERENCE, job_id=str(job.id))
+            if job_input is not None:  # the SR refers to an image of the study
+                enqueue(session, WRITE_RESULT_SR, queue=QUEUE_INFERENCE, job_id=str(job.id))
             critical_service.on_ai_findings(  # 危急值: flagged, and told if the consortium asks
                 session,
                 study_id=job.study_id,

@@ -8,6 +8,7 @@ from functools import lru_cache
 from inference.circuit import CircuitBreaker
 from inference.dicom.source import OrthancInstanceSource, SourceUnavailable
 from inference.dicom.writer import OrthancResultWriter
+from inference.nodule_vdt_job import ensure_job as ensure_nodule_vdt_job
 from inference.result_sr_job import requeue_missing
 from inference.result_sr_job import write_result_sr as write_sr
 from inference.runner import run_job as run
@@ -16,6 +17,7 @@ from inference.triton.port import TritonUnavailable
 from services.contracts.task_names import (
     QUEUE_INFERENCE,
     RUN_INFERENCE,
+    RUN_NODULE_VDT,
     SWEEP_STALE_JOBS,
     WRITE_RESULT_SR,
 )
@@ -56,6 +58,17 @@ def run_job(*, job_id: str) -> str:
         client=_triton(),
         source=_orthanc(),
         breaker=_BREAKER,
+    )
+
+
+@task(RUN_NODULE_VDT, queue=QUEUE_INFERENCE, retry_on=(TritonUnavailable, SourceUnavailable))
+def run_nodule_vdt(*, report_id: str) -> str:
+    """Run the doubling time of a signed report's nodule against its priors (idempotent)."""
+    job_id = ensure_nodule_vdt_job(uuid.UUID(report_id))
+    if job_id is None:
+        return "no_job"
+    return run(
+        job_id, settings=get_settings(), client=_triton(), source=_orthanc(), breaker=_BREAKER
     )
 
 

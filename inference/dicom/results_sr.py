@@ -48,7 +48,6 @@ _PRESENT = hd.sr.CodedConcept("52101004", "SCT", "Present")
 _FIELD_FINDING = hd.sr.CodedConcept("collimation-field", LOCAL_SCHEME, "Collimated (exposed) field")
 _FIELD_AREA = hd.sr.CodedConcept("field-area-share", LOCAL_SCHEME, "Exposed field area share")
 _FIELD_TILT = hd.sr.CodedConcept("field-tilt", LOCAL_SCHEME, "Exposed field tilt")
-FIELD_TRACKING_IDENTIFIER = "collimation field"
 _SEVERITY_NAME = hd.sr.CodedConcept("246112005", "SCT", "Severity")
 _REGULATORY_NAME = hd.sr.CodedConcept("regulatory-status", LOCAL_SCHEME, "Regulatory status")
 _PROCEDURES = {
@@ -219,20 +218,28 @@ def _measurements(measures: dict[str, float]) -> list[hd.sr.Measurement]:
     ]
 
 
+def _tracking(run: AiRun) -> hd.sr.TrackingIdentifier:
+    """Return the run's tracking identifier: one per job, so a re-run tracks the same thing."""
+    return hd.sr.TrackingIdentifier(
+        uid=generate_uid(entropy_srcs=["radbridge-ai-tracking", str(run.job_id)]),
+        identifier=f"AI {run.model.name} {run.model.version}"[:64],
+    )
+
+
 def _field_groups(
     source: Dataset, run: AiRun, algorithm: hd.sr.AlgorithmIdentification
 ) -> list[hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations]:
     """Return one planar ROI group (TID 1410) per collimated field the run found on ``source``.
 
     The field is an image region (a closed POLYLINE SCOORD on the analysed image): SR readers
-    such as OHIF draw a measurement group only when it carries one.
+    such as OHIF draw a measurement group only when it carries one. The group shares the run's
+    tracking identifier with the whole-image group, as groups about one finding may: OHIF
+    3.13 merges groups by Tracking Unique Identifier, and a group left without a region on its
+    own stops it loading the report ("Cannot read properties of undefined").
     """
     return [
         hd.sr.PlanarROIMeasurementsAndQualitativeEvaluations(
-            tracking_identifier=hd.sr.TrackingIdentifier(
-                uid=generate_uid(entropy_srcs=["radbridge-ai-field", str(run.job_id), str(n)]),
-                identifier=FIELD_TRACKING_IDENTIFIER,
-            ),
+            tracking_identifier=_tracking(run),
             referenced_region=hd.sr.ImageRegion(
                 graphic_type=hd.sr.GraphicTypeValues.POLYLINE,
                 graphic_data=pixel_polygon(field.corners, source),
@@ -242,7 +249,7 @@ def _field_groups(
             algorithm_id=algorithm,
             measurements=_field_measurements(field),
         )
-        for n, field in enumerate(fields_on(run.findings, source))
+        for field in fields_on(run.findings, source)
     ]
 
 
@@ -289,10 +296,7 @@ def build_report(source: Dataset, run: AiRun) -> hd.sr.Comprehensive3DSR:
         manufacturer=run.model.vendor[:64],
     )
     group = hd.sr.MeasurementsAndQualitativeEvaluations(
-        tracking_identifier=hd.sr.TrackingIdentifier(
-            uid=generate_uid(entropy_srcs=["radbridge-ai-tracking", str(run.job_id)]),
-            identifier=f"AI {run.model.name} {run.model.version}"[:64],
-        ),
+        tracking_identifier=_tracking(run),
         algorithm_id=algorithm,
         measurements=_measurements(run.measures) or None,
         qualitative_evaluations=_qualitative(run),

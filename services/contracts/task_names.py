@@ -3,6 +3,8 @@
 RUN_INFERENCE = "inference.run_job"
 SWEEP_STALE_JOBS = "inference.sweep_stale_jobs"
 WRITE_RESULT_SR = "inference.write_result_sr"  # the AI SR, after the findings are committed
+# A lung nodule's doubling time across the patient's CT studies, once a report measures it.
+RUN_NODULE_VDT = "inference.run_nodule_vdt"
 RENDER_REPORT_PDF = "services.report.render_pdf"
 ARCHIVE_STUDY = "gateway.archive_study"
 RELEASE_QUARANTINED = "gateway.release_quarantined"

@@ -101,6 +101,17 @@ class Match(_Strict):
     min_slices: int = Field(default=1, ge=1)
     max_slices: int | None = Field(default=None, ge=1)
     series_choice: SeriesChoice = SeriesChoice.MOST_INSTANCES
+    # new_study: routed when a study arrives. signed_report: the model's inputs are a reader's
+    # measurements, so it runs when a report carrying them is signed (nodule_vdt), never at ingest.
+    trigger: Literal["new_study", "signed_report"] = "new_study"
+
+    @model_serializer(mode="wrap")
+    def _omit_default_trigger(self, handler: SerializerFunctionWrapHandler) -> object:
+        # Manifests registered before this key existed keep their digest (manifest_sha256).
+        data = handler(self)
+        if isinstance(data, dict) and data.get("trigger") == "new_study":
+            data.pop("trigger", None)
+        return data
 
     @model_validator(mode="after")
     def _slices_in_order(self) -> Match:

@@ -87,7 +87,11 @@ def plan_jobs(
     plans: list[JobPlan] = []
     reasons: list[str] = []
     for version in versions:
-        rule = rule_of(manifest_of(version).match)
+        match = manifest_of(version).match
+        if match.trigger != "new_study":  # runs when a report with its inputs is signed
+            reasons.append(f"{version.name} v{version.version}: runs on signed reports")
+            continue
+        rule = rule_of(match)
         chosen = choose_series(rule, views)
         if chosen is None:
             reasons.append(f"{version.name} v{version.version}: {no_match_reason(rule, views)}")

@@ -28,7 +28,7 @@ from services.kit.clock import utc_now
 from services.kit.db import enqueue
 from services.kit.settings import CoreSettings
 from services.models import Report, SigningIdentity, Study, User
-from services.report import drafting, repository
+from services.report import drafting, nodule_history, repository
 from services.report.canonical import canonical_content, countersigned_content
 from services.report.exceptions import (
     AiDecisionsPending,
@@ -120,6 +120,7 @@ def sign_as_author(
     session.flush()
     if status in COMPLETE:
         enqueue(session, RENDER_REPORT_PDF, queue=QUEUE_DEFAULT, report_id=str(report.id))
+    nodule_history.queue_if_measured(session, report=report, study=study)  # VDT vs priors
     return report
 
 

@@ -86,6 +86,15 @@ def _matched(session: Session, *, study: Study, limit: int) -> list[Prior]:
     return priors
 
 
+def matched_priors(session: Session, *, study: Study, limit: int = 50) -> list[Prior]:
+    """Return the patient's earlier studies in the study's tenant, for system use (not audited).
+
+    Background jobs (e.g. a nodule's doubling time across studies) read priors without a
+    reader; a reader's listing goes through ``priors_of``, which audits it.
+    """
+    return _matched(session, study=study, limit=limit)
+
+
 def priors_of(
     session: Session, *, study: Study, principal: Principal, limit: int = 50
 ) -> list[Prior]:

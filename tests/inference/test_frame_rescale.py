@@ -57,15 +57,22 @@ class TestRealEnhancedCT:
         # Stored values taken as HU (the old reading) would be 1024 HU brighter: far apart.
         assert np.abs(tensor[0] - windowed(hu + 1024.0, LUNG)).max() > 0.5
 
-    def test_without_a_manifest_window_the_frame_voi_lut_of_the_groups_applies(self):
+    def test_without_a_window_step_the_stored_range_is_shifted_by_the_groups_intercept(self):
         ds = enhanced_ct()
         tensor = prepare_from_manifest(image_section("middle_frame", window=None), [ds])
 
-        unit = display_frames(ds, index=1)[0]  # "window": the group's 49/102 HU window
-        np.testing.assert_allclose(tensor[0], unit, atol=1e-6)
         hu = ds.pixel_array[1].astype(np.float64) - 1024.0
-        inside = (hu > 49 - 51 + 1) & (hu < 49 + 51 - 1)
-        assert inside.any() and unit[inside].min() > 0.0 and unit[inside].max() < 1.0
+        low, high = -1024.0, 2.0**16 - 1 - 1024.0  # 16 stored bits, unsigned, after rescale
+        np.testing.assert_allclose(tensor[0], (hu - low) / (high - low), atol=1e-6)
+
+    def test_the_frame_voi_lut_of_the_groups_is_the_default_window(self):
+        ds = enhanced_ct()
+        unit = display_frames(ds, index=1)[0]  # "window": the groups' 49/102 HU window
+
+        hu = ds.pixel_array[1].astype(np.float64) - 1024.0
+        inside = (hu > 0) & (hu < 98)
+        assert inside.any()
+        assert unit[inside].min() > 0.0 and unit[inside].max() < 1.0
         assert (unit[hu < -2] == 0.0).all() and (unit[hu > 100] == 1.0).all()
 
 

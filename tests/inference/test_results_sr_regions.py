@@ -50,7 +50,9 @@ def test_the_field_is_a_polyline_region_on_the_analysed_dx_and_passes_dciodvfy(
     (whole_image,) = content.get_image_measurement_groups()
     assert whole_image.source_images[0].referenced_sop_instance_uid == image.SOPInstanceUID
     (group,) = content.get_planar_roi_measurement_groups()
-    assert group.tracking_identifier == results_sr.FIELD_TRACKING_IDENTIFIER
+    # One tracked finding: OHIF merges groups by Tracking Unique Identifier (see results_sr).
+    assert group.tracking_uid == whole_image.tracking_uid
+    assert group.tracking_identifier == whole_image.tracking_identifier == "AI image_quality 1"
     assert group.finding_type.value == "collimation-field"
     region = group.roi
     assert region.graphic_type == hd.sr.GraphicTypeValues.POLYLINE

@@ -50,6 +50,24 @@ class TestRouting:
         assert job.model_name == "lung_ct"
         assert job.input_series_uid == uids["thin"]
 
+    def test_a_model_run_by_signed_reports_gets_no_job_when_a_study_arrives(
+        self, catalog: Database, consortium: Consortium
+    ):
+        with catalog.factory.begin() as session:
+            registry.subscribe(session, tenant_id=consortium.tenant.id, model_name="lung_ct")
+            manifest = ct_manifest()
+            manifest["version"] = "2"
+            manifest["match"]["trigger"] = "signed_report"  # like the shipped nodule_vdt
+            register_checked(session, manifest)
+            registry.set_state(session, name="lung_ct", version="1", state="disabled")
+        facts, _uids = ct_study()
+
+        study, jobs = register(catalog, consortium, facts)
+
+        assert jobs == []
+        assert study.ai_status == "AI_SKIPPED"
+        assert "lung_ct v2: runs on signed reports" in study.ai_status_reason
+
     def test_unsubscribed_model_does_not_run(self, catalog: Database, consortium: Consortium):
         # image_quality is enabled and fits DX, but this consortium does not subscribe to it.
         _study, jobs = register(catalog, consortium, chest_study("PA"))

@@ -9,6 +9,7 @@ import io
 import os
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pytest
@@ -24,7 +25,14 @@ SHOTS = Path(os.environ.get("RADBRIDGE_VIEWER_SHOTS", tempfile.gettempdir()))
 LOAD_TIMEOUT_MS = 90_000  # the first load compiles 17 MB of JavaScript on a shared 2-core box
 
 
-def sign_in_and_open(page: Page, world: ViewerWorld, username: str) -> None:
+class OpenableStudy(Protocol):
+    """What opening a study needs: the served gateway and the study (any viewer world)."""
+
+    url: str
+    study_uid: str
+
+
+def sign_in_and_open(page: Page, world: OpenableStudy, username: str) -> None:
     """Open the study's viewer URL, get sent to sign-in, sign in, and come back to the study."""
     page.goto(f"{world.url}/viewer/viewer?StudyInstanceUIDs={world.study_uid}")
     page.wait_for_url("**/viewer/sign-in?next=*")
