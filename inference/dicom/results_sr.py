@@ -7,6 +7,10 @@ observer and the algorithm identification, and the model's regulatory status as 
 evaluation. UIDs are derived from the job id, so a re-run writes the very same SOP instance and
 Orthanc answers ``AlreadyStored``.
 
+A run with a localized result (the image-quality model's collimated field) also gets a planar
+ROI group (TID 1410) with that field as an image region on the analysed image: SR readers such
+as OHIF draw a measurement group only when it carries one.
+
 Codes: severity values are SNOMED CT; concepts without a standard code (image-quality measures,
 RadBridge finding codes, regulatory status) use the local coding scheme ``99RDB`` (PS3.16 8.2:
 designators starting with "99" are private), declared in the Coding Scheme Identification

@@ -117,17 +117,24 @@ class StallingServer:
         with self._lock:
             self._active += 1
             self.peak = max(self.peak, self._active)
+        done = False
         try:
             conn.recv(65536)
             time.sleep(self.delay_s)
             body = json.dumps({"Status": "Success", "ID": "x", "ParentStudy": "y"}).encode()
             head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            # The request ends when it is answered: count it out before the caller can see the
+            # answer and send the next one (counting at close raced this thread's own exit).
+            with self._lock:
+                self._active -= 1
+                done = True
             conn.sendall(head.encode() + body)
         except OSError:
             pass
         finally:
-            with self._lock:
-                self._active -= 1
+            if not done:
+                with self._lock:
+                    self._active -= 1
             conn.close()
 
 

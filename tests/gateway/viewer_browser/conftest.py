@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pydicom
 import pytest
-from requests import HTTPError
 from dicomweb_client.api import DICOMwebClient
 from playwright.sync_api import Browser, ConsoleMessage, Page, Request, Response
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
+from requests import HTTPError
 from sqlalchemy import select
 
 from gateway.api.app import create_app
