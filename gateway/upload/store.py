@@ -95,12 +95,14 @@ class UploadStore:
         folder = self._folder(info.id)
         try:
             folder.mkdir()
-        except FileExistsError:  # created a moment ago by a concurrent request
-            time.sleep(0.05)
-            raced = self.load(info.id)
-            if raced is None:
-                raise
-            return raced
+        except FileExistsError:  # created a moment ago by a concurrent request, or half by a crash
+            for _ in range(10):
+                time.sleep(0.05)
+                raced = self.load(info.id)
+                if raced is not None:
+                    return raced
+            # No info.json after half a second: a gateway killed between mkdir and save left
+            # the folder. Finish creating it, else this upload id would fail for good.
         (folder / "data").touch()
         self.save(info)
         return info

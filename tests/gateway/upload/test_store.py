@@ -64,3 +64,23 @@ def test_malformed_ids_never_reach_the_file_system(tmp_path: Path) -> None:
     store = UploadStore(tmp_path / "uploads")
     assert store.load("../../etc") is None
     assert store.load("x" * 32) is None
+
+
+def test_an_upload_half_created_by_a_killed_gateway_is_created_again(tmp_path: Path) -> None:
+    """mkdir done, info.json not yet written, process killed: the same id must still work."""
+    store = UploadStore(tmp_path)
+    upload_id = uuid.uuid4().hex
+    (tmp_path / upload_id).mkdir()  # what the killed gateway left
+
+    info = store.create(
+        tenant_id=uuid.uuid4(),
+        organization_id=uuid.uuid4(),
+        created_by="clinic",
+        length=100,
+        metadata={"filename": "a.dcm"},
+        upload_id=upload_id,
+    )
+
+    assert info.id == upload_id
+    assert store.load(upload_id) == info
+    assert (tmp_path / upload_id / "data").exists()
