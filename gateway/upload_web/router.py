@@ -16,9 +16,8 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from services.auth import service as auth_service
 from services.auth.schemas import TokenResponse
-from services.auth.tokens import verify_access_token
 from services.domain.roles import UPLOAD_ROLES
-from services.kit.errors import Forbidden, NotFound, ServiceUnavailable
+from services.kit.errors import NotFound, ServiceUnavailable
 from services.kit.http import DbSession, Settings
 
 HERE = Path(__file__).resolve().parent
@@ -75,11 +74,12 @@ def sign_in(
     password: Annotated[str, Form(min_length=1, max_length=1000)],
 ) -> TokenResponse:
     """Check a clinic user's password and return a token for the tus endpoint (401/403)."""
-    token, ttl = auth_service.password_grant(
-        session, settings, username=username, password=password
+    token, ttl = auth_service.password_grant_for_roles(
+        session,
+        settings,
+        username=username,
+        password=password,
+        roles=UPLOAD_ROLES,
+        refusal="This account cannot send studies; sign in as clinic staff or a clinic physician.",
     )
-    if not verify_access_token(settings, token).roles & UPLOAD_ROLES:
-        raise Forbidden(
-            "This account cannot send studies; sign in as clinic staff or a clinic physician."
-        )
     return TokenResponse(access_token=token, expires_in=ttl)

@@ -20,9 +20,8 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from gateway.viewer_web import bundle
 from services.auth import service as auth_service
 from services.auth.schemas import TokenResponse
-from services.auth.tokens import verify_access_token
 from services.domain.roles import CLINICAL_ROLES
-from services.kit.errors import Forbidden, NotFound, ServiceUnavailable
+from services.kit.errors import NotFound, ServiceUnavailable
 from services.kit.http import DbSession, Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -92,11 +91,14 @@ def sign_in(
     password: Annotated[str, Form(min_length=1, max_length=1000)],
 ) -> TokenResponse:
     """Check the password of an account that may read studies; return its token (401/403)."""
-    token, ttl = auth_service.password_grant(
-        session, settings, username=username, password=password
+    token, ttl = auth_service.password_grant_for_roles(
+        session,
+        settings,
+        username=username,
+        password=password,
+        roles=CLINICAL_ROLES,
+        refusal="This account cannot read studies; sign in with a clinical account.",
     )
-    if not verify_access_token(settings, token).roles & CLINICAL_ROLES:
-        raise Forbidden("This account cannot read studies; sign in with a clinical account.")
     return TokenResponse(access_token=token, expires_in=ttl)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -37,6 +38,22 @@ def password_grant(
         token_id=new_id().hex,
     )
     return issue_access_token(settings, claims)
+
+
+def password_grant_for_roles(
+    session: Session,
+    settings: CoreSettings,
+    *,
+    username: str,
+    password: str,
+    roles: Collection[str],
+    refusal: str,
+) -> tuple[str, int]:
+    """Run a password grant for a page serving only ``roles`` (403 ``refusal`` otherwise)."""
+    token, ttl = password_grant(session, settings, username=username, password=password)
+    if not verify_access_token(settings, token).roles & set(roles):
+        raise Forbidden(refusal)
+    return token, ttl
 
 
 def client_credentials_grant(
