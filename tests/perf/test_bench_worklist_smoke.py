@@ -21,8 +21,12 @@ EXPECTED = {
     "api_over_sql_p99",
     "claim_p99_ms",
     "idle_p99_ms",
-    "under_load_p99_ms",
-    "load_over_idle_p99",
+    "ingest_p99_ms",
+    "ingest_over_idle_p99",
+    "ingest_writes_per_s",
+    "sql_churn_over_idle_p99",
+    "small_scale_api_p99_ms",
+    "scale_1m_over_10k_p99",
 }
 
 
@@ -41,7 +45,7 @@ def test_bench_at_tiny_scale_gives_figures_and_index_scans(
     try:
         result = bench_worklist.run_bench(
             url, studies=2000, tenants=4, open_items=500, requests=20, rounds=1,
-            echo=lines.append,
+            small_scale=200, ingest_rate=50.0, echo=lines.append,
         )  # fmt: skip
         bench_worklist.report(result, echo=lines.append)
     finally:
@@ -51,6 +55,9 @@ def test_bench_at_tiny_scale_gives_figures_and_index_scans(
     assert set(result.figures) >= EXPECTED
     assert all(value > 0 for value in result.figures.values())
     assert result.plans
+    claim_plan = result.plans.pop("claim")
+    assert "Update on worklist_item" in claim_plan, claim_plan
+    assert "Index Scan using" in claim_plan and "Seq Scan" not in claim_plan, claim_plan
     for plan in result.plans.values():
         assert "Index Scan using ix_worklist_queue_order" in plan, plan
         assert "Seq Scan" not in plan, plan

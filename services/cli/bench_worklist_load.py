@@ -1,0 +1,109 @@
+"""Write loads held while ``radbridge bench worklist`` reads the worklist (QUALITY.md P10).
+
+Two kinds: the ingest path itself (``Registrar``: the watcher's registration of new stable
+studies through ``study.service.register``, worklist item and audit included), and a heavier
+raw SQL churn (``SqlWriter``: inserts plus priority updates) that bounds what any ingest rate
+could do to the readers.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+
+import psycopg
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.cli.bench_worklist_seed import inserts, libpq
+from services.contracts.ingest import SeriesFacts, StudyFacts
+from services.kit.db import make_engine
+from services.models import Organization
+from services.study import service as study_service
+
+
+class SqlWriter(threading.Thread):
+    """Steady write load: a new study + item and a priority update, ``rate`` times a second."""
+
+    def __init__(self, url: str, rate: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.rate, self.stop, self.writes = url, rate, threading.Event(), 0
+        self.elapsed_s = 0.0
+
+    def run(self) -> None:
+        """Write until stopped; keep the elapsed time for the rate."""
+        start = time.perf_counter()
+        try:
+            self._churn()
+        finally:
+            self.elapsed_s = time.perf_counter() - start
+
+    def _churn(self) -> None:
+        with psycopg.connect(libpq(self.url), autocommit=True) as conn:
+            study_sql, item_sql = (
+                sql.replace("%", "%%").replace("%%(g)s", "%(g)s")
+                for sql in inserts(conn, "(SELECT %(g)s::bigint AS g) x", "'UNREAD'")
+            )
+            base = 10_000_000 + random.randrange(1_000_000) * 1000
+            while not self.stop.is_set():
+                g = base + self.writes
+                with conn.transaction():
+                    conn.execute(study_sql, {"g": g})
+                    conn.execute(item_sql, {"g": g})
+                    conn.execute(
+                        "UPDATE worklist_item SET priority = (priority + 1) %% 1000,"
+                        " updated_at = now() WHERE id = md5('w' || (%s %% 50000 + 1))::uuid",
+                        (g,),
+                    )
+                self.writes += 1
+                time.sleep(1 / self.rate)
+
+
+def _facts(n: int) -> StudyFacts:
+    uid = f"2.25.{uuid.uuid4().int}"
+    series = SeriesFacts(
+        series_instance_uid=f"{uid}.1", orthanc_id=None, modality="CT", body_part="CHEST",
+        instance_count=150,
+    )  # fmt: skip
+    return StudyFacts(
+        study_instance_uid=uid, orthanc_id=None, patient_id=f"LOAD{n}",
+        patient_name=f"LOAD^{n}", patient_sex="F", patient_birth_date="19600101",
+        accession_number=f"L{n}", study_date="20261125", description="load", series=(series,),
+    )  # fmt: skip
+
+
+class Registrar(threading.Thread):
+    """New stable studies registered as the change-feed watcher does, ``rate`` a second."""
+
+    def __init__(self, url: str, rate: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.rate, self.stop, self.writes = url, rate, threading.Event(), 0
+        self.elapsed_s = 0.0
+
+    def run(self) -> None:
+        """Register studies of random clinics until stopped."""
+        start = time.perf_counter()
+        engine = make_engine(self.url, pool_size=1)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+        with factory() as session:
+            clinics = list(
+                session.scalars(select(Organization).where(Organization.kind == "clinic"))
+            )
+        rng = random.Random(11)
+        try:
+            while not self.stop.is_set():
+                self._register(factory, rng.choice(clinics))
+                time.sleep(1 / self.rate)
+        finally:
+            engine.dispose()
+            self.elapsed_s = time.perf_counter() - start
+
+    def _register(self, factory: sessionmaker[Session], clinic: Organization) -> None:
+        with factory() as session:
+            study_service.register(
+                session, clinic=clinic, facts=_facts(self.writes), source="bench"
+            )
+            session.commit()
+        self.writes += 1
