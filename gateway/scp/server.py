@@ -37,6 +37,7 @@ from gateway.ingest.recently_seen import RecentlySeen
 from gateway.ingest.registration import SCP_UPLOADER_PREFIX
 from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
 from gateway.orthanc.port import OrthancPort
+from gateway.scp import pacing
 from gateway.scp.contexts import SharedContexts
 from gateway.scp.nodes import AdmittedNode, NodeDirectory
 from gateway.scp.part10 import part10_file
@@ -133,6 +134,7 @@ class DicomGateway:
     timeout_s: float = 30.0
     forwarders: int = 2
     _server: ThreadedAssociationServer | None = field(default=None, init=False)
+    _pacer: pacing.ReactorPacer = field(init=False)
     _owners: RecentlySeen[tuple[uuid.UUID, str], bool] = field(init=False)
     _admission: NodeAdmission = field(init=False)
     spool: Spool = field(init=False)
@@ -168,6 +170,8 @@ class DicomGateway:
         assert server is not None  # block=False returns the running server
         server.contexts = SharedContexts(server.contexts)
         self._server = server
+        self._pacer = pacing.ReactorPacer(lambda: server.active_associations)
+        self._pacer.start()
         bound: tuple[str, int] = server.server_address[:2]
         log.info("DICOM SCP %s listening on %s:%s", self.ae_title, *bound)
         return bound
@@ -175,6 +179,7 @@ class DicomGateway:
     def stop(self, drain_s: float = 10.0) -> None:
         """Stop listening, give the spool ``drain_s`` to empty, stop the forwarders."""
         if self._server is not None:
+            self._pacer.stop()
             self._server.shutdown()
             self._server = None
         if not self.spool.drain(drain_s):
@@ -261,7 +266,12 @@ class DicomGateway:
 
 
 def _no_delay(event: Event) -> None:
-    """Send each PDU at once (Nagle cost DCMTK C-STORE ~24x here; same idea on our side)."""
+    """Send each PDU at once, and look for the next one without a millisecond's nap.
+
+    Nagle cost DCMTK C-STORE ~24x here; the reactor's idle sleep (``pacing``) bounded one
+    association to ~330 instances/s.
+    """
     sock = getattr(event.assoc.dul.socket, "socket", None)
     if isinstance(sock, socket.socket):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    event.assoc.dul._run_loop_delay = pacing.BUSY_DELAY_S
