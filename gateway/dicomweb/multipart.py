@@ -5,8 +5,11 @@ from __future__ import annotations
 import itertools
 import re
 
+from gateway.dicomweb.part10_extent import part10_end
+
 _BOUNDARY = re.compile(r'boundary="?([^";]+)"?', re.IGNORECASE)
 _TYPE = re.compile(r'type="?([^";]+)"?', re.IGNORECASE)
+_MAX_HEADERS = 8192  # a part's headers are a few lines
 
 
 class MultipartError(ValueError):
@@ -57,8 +60,15 @@ def split_parts(content_type: str, body: bytes | bytearray) -> list[tuple[dict[s
 
 
 def _delimiters(body: bytes | bytearray, delimiter: bytes) -> list[int]:
+    """Return the offset of every delimiter, stepping over DICOM files by their lengths."""
     found, at = [], body.find(delimiter)
+    after_crlf = b"\r\n" + delimiter
     while at >= 0:
         found.append(at)
+        content = body.find(b"\r\n\r\n", at, at + _MAX_HEADERS)
+        end = None if content < 0 else part10_end(body, content + 4, after_crlf)
+        if end is not None:
+            at = end + 2  # the CRLF belongs to the delimiter (RFC 2046)
+            continue
         at = body.find(delimiter, at + len(delimiter))
     return found

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+from pathlib import Path
+
 import pytest
 
+from gateway.bench.data import make_files
+from gateway.dicomweb import multipart
 from gateway.dicomweb.multipart import MultipartError, split_parts
+from gateway.dicomweb.part10_extent import part10_end
 
 CT = 'multipart/related; type="application/dicom"; boundary=XyZ'
 
@@ -42,3 +48,56 @@ def test_a_part_without_a_blank_line_is_refused() -> None:
 def test_a_content_type_without_boundary_is_refused() -> None:
     with pytest.raises(MultipartError, match="no boundary"):
         split_parts('multipart/related; type="application/dicom"', _body(b"a"))
+
+
+def _scanned(body: bytes, delimiter: bytes) -> list[int]:
+    """Every delimiter by plain scanning: what stepping over DICOM lengths must agree with."""
+    found, at = [], body.find(delimiter)
+    while at >= 0:
+        found.append(at)
+        at = body.find(delimiter, at + len(delimiter))
+    return found
+
+
+def _testdata() -> list[bytes]:
+    from pydicom.data import get_testdata_files
+
+    return [Path(p).read_bytes() for p in sorted(get_testdata_files("*.dcm"))]
+
+
+def test_stepping_over_dicom_lengths_finds_the_delimiters_scanning_finds() -> None:
+    """Every pydicom test file (all transfer syntaxes, undefined lengths, broken ones), cut
+    copies of each, and parts without the CRLF before the delimiter."""
+    files = _testdata()
+    assert len(files) > 50
+    cut = [f[: len(f) // 2] for f in files[::3]]
+    for group in range(0, len(files), 7):
+        payloads = files[group : group + 7] + cut[group // 7 : group // 7 + 2]
+        body = _body(*payloads)
+        assert multipart._delimiters(body, b"--XyZ") == _scanned(body, b"--XyZ")
+        assert [p for _, p in split_parts(CT, body)] == payloads
+        bare = b"".join(b"--XyZ\r\n\r\n" + p for p in payloads) + b"--XyZ--"
+        assert multipart._delimiters(bare, b"--XyZ") == _scanned(bare, b"--XyZ")
+
+
+def test_a_radiograph_is_stepped_over_not_scanned() -> None:
+    """The walk lands on the delimiter after the pixel data without reading the pixels."""
+    radiograph = make_files(1, large=True, side=1024)[0]
+    body = _body(radiograph, radiograph)
+    first_content = body.index(b"\r\n\r\n") + 4
+
+    end = part10_end(body, first_content, b"\r\n--XyZ")
+
+    assert end == first_content + len(radiograph)
+    assert multipart._delimiters(body, b"--XyZ") == _scanned(body, b"--XyZ")
+
+
+def test_lengths_that_overshoot_fall_back_to_scanning() -> None:
+    """A forged length past the real end never swallows the next part."""
+    radiograph = make_files(1, large=True, side=256)[0]
+    pixel_tag = radiograph.rindex(b"\xe0\x7f\x10\x00")  # (7FE0,0010) explicit VR: OW, 0, len
+    forged = bytearray(radiograph)
+    struct.pack_into("<I", forged, pixel_tag + 8, len(radiograph) * 3)
+    body = _body(bytes(forged), b"second part")
+
+    assert [p for _, p in split_parts(CT, body)] == [bytes(forged), b"second part"]
