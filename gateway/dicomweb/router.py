@@ -10,10 +10,11 @@ from gateway.api.dependencies import object_store, orthanc_client
 from gateway.dicomweb.dicom_json import stow_response
 from gateway.dicomweb.multipart import MultipartError, related_type, split_parts
 from gateway.dicomweb.read import router as read_router
-from gateway.dicomweb.stow import StowOutcome, store_instances
+from gateway.dicomweb.stow import StowOutcome, declared_from, store_instances
 from gateway.orthanc.port import OrthancPort
 from services.auth.dependencies import BearerToken, authorize
 from services.auth.principal import Principal
+from services.domain.declared_order import DeclaredOrder
 from services.domain.roles import UPLOAD_ROLES
 from services.kit.errors import AppError, InvalidInput
 from services.kit.http import request_session
@@ -79,6 +80,7 @@ def _store(
     base_url: str,
     orthanc: OrthancPort,
     store: ObjectStore,
+    declared: DeclaredOrder | None,
 ) -> StowOutcome:
     with request_session() as session:
         return store_instances(
@@ -88,12 +90,18 @@ def _store(
             principal=principal,
             parts=parts,
             base_url=base_url,
+            declared=declared,
         )
 
 
 @router.post("/studies")
 async def stow(request: Request, token: BearerToken) -> JSONResponse:
-    """Store instances (STOW-RS); the study belongs to the uploader's organization."""
+    """Store instances (STOW-RS); the study belongs to the uploader's organization.
+
+    Optional query parameters ``urgency`` (stat | urgent | routine) and ``patient_type``
+    (outpatient | emergency | inpatient | health_check) declare the studies' urgency and patient
+    type for the worklist; an unknown value is refused (422) before the body is read.
+    """
     if request.headers.get("content-encoding", "identity").lower() != "identity":
         raise UnsupportedMediaType("Compressed request bodies are not accepted; send them plain.")
     content_type = request.headers.get("content-type", "")
@@ -103,6 +111,8 @@ async def stow(request: Request, token: BearerToken) -> JSONResponse:
     # sync dependency would add a thread hop per request. The caller is known before the body
     # is read, so nobody without an uploader role makes us read up to the size limit.
     principal = await run_in_threadpool(_authorize, token)
+    params = request.query_params
+    declared = declared_from(params.get("urgency"), params.get("patient_type"))
     body = await _read_limited(request, get_settings().api.max_upload_bytes)
     try:
         parts = [payload for _headers, payload in split_parts(content_type, body)]
@@ -112,7 +122,7 @@ async def stow(request: Request, token: BearerToken) -> JSONResponse:
         raise InvalidInput("The request holds no DICOM instance.")
     base_url = str(request.base_url).rstrip("/") + "/dicomweb"
     orthanc, store = _collaborators(request)
-    outcome = await run_in_threadpool(_store, principal, parts, base_url, orthanc, store)
+    outcome = await run_in_threadpool(_store, principal, parts, base_url, orthanc, store, declared)
     return JSONResponse(
         stow_response(outcome.stored, outcome.failed),
         status_code=outcome.status_code,

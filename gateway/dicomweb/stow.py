@@ -26,7 +26,8 @@ from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
 from gateway.orthanc.port import OrthancPort
 from gateway.orthanc.records import UploadResult
 from services.auth.principal import Principal
-from services.kit.errors import Conflict
+from services.domain.declared_order import DeclaredOrder, UnknownDeclaration, declared_order
+from services.kit.errors import Conflict, InvalidInput
 from services.kit.storage import ObjectStore
 from services.models import Organization
 from services.quarantine import service as quarantine
@@ -34,10 +35,26 @@ from services.study import origin as study_origin
 
 # An organization's issuer of patient IDs changes rarely; a minute's delay is acceptable.
 SENDERS: RecentlySeen[uuid.UUID, Sender] = RecentlySeen(ttl_s=60.0)
-OWNERS: RecentlySeen[tuple[uuid.UUID, str], bool] = RecentlySeen(ttl_s=60.0)
+OWNERS: RecentlySeen[tuple[uuid.UUID, str, DeclaredOrder | None], bool] = RecentlySeen(ttl_s=60.0)
 # The parts of one request go to Orthanc a few at a time: its write latency overlaps the next
 # part's check. The uploader's own connection cap still bounds what Orthanc sees in all.
 FORWARDERS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="stow-forward")
+
+
+class UnknownDeclaredValue(InvalidInput):
+    """The uploader declared an urgency or patient type that does not exist."""
+
+    code = "unknown_declared_value"
+
+
+def declared_from(urgency: str | None, patient_type: str | None) -> DeclaredOrder | None:
+    """Return the uploader's declaration (None when nothing is declared), or 422."""
+    if not urgency and not patient_type:
+        return None
+    try:
+        return declared_order(urgency=urgency, patient_type=patient_type)
+    except UnknownDeclaration as exc:
+        raise UnknownDeclaredValue(str(exc)) from exc
 
 
 @dataclass
@@ -90,11 +107,20 @@ def _sender(session: Session, organization_id: uuid.UUID) -> Sender:
     return sender
 
 
-def _note_owner(session: Session, principal: Principal, orthanc_study_id: str, source: str) -> None:
-    """Record the uploader once per study a minute: a study's next slices skip the database."""
+def _note_owner(
+    session: Session,
+    principal: Principal,
+    orthanc_study_id: str,
+    source: str,
+    declared: DeclaredOrder | None,
+) -> None:
+    """Record the uploader once per study a minute: a study's next slices skip the database.
+
+    The declaration is part of the key, so a study re-sent with another urgency is noted again.
+    """
     assert principal.tenant_id is not None
     assert principal.organization_id is not None
-    key = (principal.organization_id, orthanc_study_id)
+    key = (principal.organization_id, orthanc_study_id, declared)
     if OWNERS.get(key):
         return
     study_origin.note_upload(
@@ -104,6 +130,7 @@ def _note_owner(session: Session, principal: Principal, orthanc_study_id: str, s
         organization_id=principal.organization_id,
         source=source,
         uploaded_by=principal.actor,
+        declared=declared,
     )
     session.commit()  # noted for good before this process remembers it
     OWNERS.put(key, True)
@@ -118,8 +145,12 @@ def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they cam
     parts: list[bytes],
     base_url: str,
     source: str = "stow",
+    declared: DeclaredOrder | None = None,
 ) -> StowOutcome:
-    """Validate and store each part for the principal's organization."""
+    """Validate and store each part for the principal's organization.
+
+    ``declared`` is the uploader's urgency / patient type for the studies of these parts.
+    """
     assert principal.tenant_id is not None
     assert principal.organization_id is not None
     outcome = StowOutcome(stored=[], failed=[])
@@ -142,7 +173,7 @@ def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they cam
     for verdict, upload in uploads:
         try:
             result = upload.result()
-            _note_owner(session, principal, result.parent_study, source)
+            _note_owner(session, principal, result.parent_study, source, declared)
         except Conflict as exc:
             reason = (REFUSED_NOT_AUTHORIZED, exc.message)
         except OrthancRejected as exc:

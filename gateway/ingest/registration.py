@@ -69,6 +69,16 @@ def facts_from(info: StudyInfo) -> StudyFacts:
     )
 
 
+def with_declared_order(session: Session, facts: StudyFacts, orthanc_id: str) -> StudyFacts:
+    """Fill the urgency and patient type the uploader declared (they win over the DICOM)."""
+    declared = study_origin.declared_of(study_origin.uploader_of(session, orthanc_id))
+    return replace(
+        facts,
+        urgency=declared.urgency or facts.urgency,
+        patient_type=declared.patient_type or facts.patient_type,
+    )
+
+
 def _owner(
     session: Session, client: OrthancPort, info: StudyInfo
 ) -> tuple[Organization | None, str, str]:
@@ -133,10 +143,11 @@ def handle_stable_study(  # noqa: PLR0911 - one early exit per reason not to reg
             reason="The StudyInstanceUID is missing or not a valid DICOM UID.",
             clinic=clinic,
         )
+    facts = with_series_tags(facts_from(info), info, client)  # view, plane, SOP class
     study, created = study_service.register(
         session,
         clinic=clinic,
-        facts=with_series_tags(facts_from(info), info, client),  # view, plane, SOP class
+        facts=with_declared_order(session, facts, info.orthanc_id),
         source=source,
         calling_ae_title=detail if source == "dicom" else "",
         routes=routes,

@@ -23,6 +23,7 @@ from gateway.upload.client import BatchOutcome, UploadError, UploadRunner
 from gateway.upload.discover import LocalFile, Selection, select
 from gateway.upload.folder_watch import watch as watch_folder
 from gateway.upload.resume_state import ResumeState
+from services.domain.declared_order import UnknownDeclaration, declared_order
 from services.kit.settings import get_settings
 
 console = Console(stderr=True)
@@ -131,6 +132,16 @@ def _send_all(runner: UploadRunner, path: Path) -> bool:
         sent |= names
 
 
+def _declared_metadata(urgency: str | None, patient_type: str | None) -> dict[str, str]:
+    """Return the tus metadata declaring urgency / patient type (checked before any upload)."""
+    try:
+        declared = declared_order(urgency=urgency, patient_type=patient_type)
+    except UnknownDeclaration as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    named = {"urgency": declared.urgency, "patient-type": declared.patient_type}
+    return {key: value for key, value in named.items() if value}
+
+
 def upload(  # noqa: PLR0913, PLR0917 - the command's options
     path: Annotated[Path, typer.Argument(help="A DICOM file, folder, zip or DICOMDIR.")],
     watch: Annotated[bool, typer.Option(help="Keep watching the folder for new files.")] = False,
@@ -146,8 +157,16 @@ def upload(  # noqa: PLR0913, PLR0917 - the command's options
     stable_seconds: Annotated[float, typer.Option(help="--watch: quiet time.")] = 5.0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     parallel: Annotated[int, typer.Option(min=1, max=16, help="Files sent at once.")] = 4,
+    urgency: Annotated[
+        str | None, typer.Option(help="Declare the studies' urgency: stat, urgent, routine.")
+    ] = None,
+    patient_type: Annotated[
+        str | None,
+        typer.Option(help="Declare outpatient, emergency, inpatient or health_check."),
+    ] = None,
 ) -> None:
     """Upload studies to the gateway over a link that may drop; re-run to resume."""
+    declared = _declared_metadata(urgency, patient_type)
     settings = get_settings()
     server_url = (server or settings.gateway.public_url).rstrip("/")
     renew = None
@@ -170,6 +189,7 @@ def upload(  # noqa: PLR0913, PLR0917 - the command's options
             chunk_size=chunk_size,
             renew_token=renew,
             parallel=parallel,
+            declared=declared,
         )
         try:
             ok = _send_all(runner, path)

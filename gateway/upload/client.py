@@ -109,6 +109,7 @@ class UploadRunner:
     retry_wait_s: float = 2.0
     renew_token: Callable[[], str] | None = None  # signs in again when a token expires
     parallel: int = 4  # files sent at once
+    declared: dict[str, str] = field(default_factory=dict)  # urgency / patient-type metadata
     _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _renew_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
@@ -213,6 +214,7 @@ class UploadRunner:
             "batch": batch,
             "batch-files": str(batch_files),
             "fingerprint": key,  # the server returns the same upload for the same file
+            **self.declared,
         }
         try:
             url = self._send_bytes(local, key, fp, meta)

@@ -23,7 +23,7 @@ from pydicom.errors import InvalidDicomError
 from sqlalchemy.orm import Session
 
 from gateway.dicomweb.dicom_json import OUT_OF_RESOURCES
-from gateway.dicomweb.stow import store_instances
+from gateway.dicomweb.stow import declared_from, store_instances
 from gateway.orthanc.port import OrthancPort
 from gateway.upload.bundle import (
     ArchiveTooLarge,
@@ -34,6 +34,7 @@ from gateway.upload.bundle import (
 )
 from gateway.upload.store import RECEIVED, REJECTED, STORED, UploadInfo, UploadStore
 from services.auth.principal import Principal
+from services.domain.declared_order import DeclaredOrder
 from services.kit.errors import ServiceUnavailable
 from services.kit.ids import is_dicom_uid
 from services.kit.storage import ObjectStore
@@ -71,6 +72,11 @@ def file_key(info: UploadInfo) -> str:
     return (info.metadata.get("relativePath") or info.metadata.get("filename") or info.id)[:300]
 
 
+def declared_of(metadata: dict[str, str]) -> DeclaredOrder | None:
+    """Return the urgency / patient type the upload's metadata declares, or 422 if unknown."""
+    return declared_from(metadata.get("urgency"), metadata.get("patient-type"))
+
+
 def _study_uid(data: bytes) -> str:
     try:
         ds = pydicom.dcmread(
@@ -83,7 +89,12 @@ def _study_uid(data: bytes) -> str:
 
 
 def _store_one(
-    ingestor: Ingestor, principal: Principal, batch_id: uuid.UUID, name: str, data: bytes
+    ingestor: Ingestor,
+    principal: Principal,
+    batch_id: uuid.UUID,
+    name: str,
+    data: bytes,
+    declared: DeclaredOrder | None,
 ) -> _Tally:
     tally = _Tally()
     uid = _study_uid(data)
@@ -99,6 +110,7 @@ def _store_one(
             parts=[data],
             base_url=ingestor.base_url,
             source="upload",
+            declared=declared,
         )
         for study_uid, orthanc_id in outcome.orthanc_studies.items():
             upload_batch.note_stored(
@@ -127,10 +139,11 @@ def _store_all(
         assert batch is not None, "the batch is opened when the upload is created"
         batch_id = batch.id
     total = _Tally()
+    declared = declared_of(info.metadata)
     for name, data in instances_in(store.data_path(info)):
         if is_dicomdir(data):
             continue  # the index of a DICOMDIR bundle, not an image
-        one = _store_one(ingestor, principal, batch_id, name, data)
+        one = _store_one(ingestor, principal, batch_id, name, data, declared)
         total.stored += one.stored
         total.failed += one.failed
         total.studies |= one.studies

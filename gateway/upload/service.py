@@ -8,7 +8,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from gateway.upload.ingest import batch_key
+from gateway.upload.ingest import batch_key, declared_of
 from gateway.upload.protocol import batch_of
 from gateway.upload.schemas import BatchRead, UploadRead
 from gateway.upload.store import UploadInfo, UploadStore
@@ -58,6 +58,7 @@ def create(
 ) -> UploadInfo:
     """Open the upload's batch (declared or its own) and start an empty upload."""
     tenant_id, organization_id = _org(principal)
+    declared_of(metadata)  # an unknown urgency / patient type is refused (422) up front
     _sweep_now_and_then(store)
     declared = batch_of(metadata)
     if declared is not None:  # refuse a finished or re-declared batch before storing anything

@@ -18,6 +18,7 @@ from services.model_registry.router import router as model_registry_router
 from services.quarantine.router import router as quarantine_router
 from services.report.key_images_router import router as key_images_router
 from services.report.router import router as report_router
+from services.report.signing_router import router as signing_router
 from services.report.template_router import router as report_template_router
 from services.report.workflow_router import policy_router as report_policy_router
 from services.report.workflow_router import review_router as report_review_router
@@ -30,6 +31,7 @@ from services.worklist.claims_router import router as claims_router
 from services.worklist.claims_router import settings_router as reading_settings_router
 from services.worklist.figures_router import router as figures_router
 from services.worklist.router import router as worklist_router
+from services.worklist.weights_router import router as worklist_weights_router
 
 
 def create_app() -> FastAPI:
@@ -62,6 +64,8 @@ def create_app() -> FastAPI:
         critical_router,
         key_images_router,
         dicom_nodes_router,
+        signing_router,
+        worklist_weights_router,
     ):
         app.include_router(router)
 

@@ -94,8 +94,10 @@ def up(demo: bool = True) -> None:
 
 def _add_groups() -> None:
     from services.cli.report import report_app
+    from services.cli.signing import signing_app
 
     app.add_typer(report_app, name="report")
+    app.add_typer(signing_app, name="signing")
 
 
 bench = typer.Typer(help="Measure the platform at scale (never run in tests at full size).")
@@ -136,6 +138,10 @@ def bench_report_pdf(runs: int = 15) -> None:
         f"signed {result.pages}-page report + key image, median of {result.runs}: "
         f"{result.total_ms:.0f} ms (render {result.render_ms:.0f} + sign {result.sign_ms:.0f}); "
         f"target <= {result.target_ms:.0f} ms: {verdict}"
+    )
+    typer.echo(
+        f"countersigned (双签, two signatures) median: {result.countersigned_ms:.0f} ms "
+        f"(second signature {result.countersign_ms:.0f})"
     )
     typer.echo(f"baseline one-page render {result.baseline_ms:.0f} ms; ratio {result.ratio:.1f}x")
 

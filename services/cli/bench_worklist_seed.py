@@ -103,6 +103,7 @@ def inserts(conn: psycopg.Connection, rows: str, status: str) -> tuple[str, str]
         "patient_name_initials": "'p' || (g % 1000)", "accession_number": "'A' || g",
         "modality": f"({_MODALITIES})[1 + g % 5]", "status": "'REPORTED'",
         "received_at": "now() - make_interval(secs => g)", "updated_at": "now()",
+        "urgency": "'routine'", "patient_type": "'outpatient'",
     })  # fmt: skip
     item_cols, item_vals = _fill(conn, "worklist_item", {
         "id": "md5('w' || g)::uuid", "tenant_id": "m.tenant_id", "study_id": "md5('s' || g)::uuid",

@@ -45,6 +45,8 @@ class StudyFacts:
     patient_location: str = ""
     admission_id: str = ""
     requested_priority: str = ""
+    # Urgency declared at upload (stat / urgent / routine); it wins over requested_priority.
+    urgency: str = ""
 
     @property
     def modalities(self) -> tuple[str, ...]:

@@ -1,8 +1,10 @@
 """Tell the sending clinic about a critical result: in the portal, and over its own channels.
 
-The portal notice is written in the caller's transaction; webhook and email alerts are rows
-(``CriticalAlert``) sent by a worker after commit, each attempt recorded. Messages carry ids,
-the critical-value code and its label, never the patient's name.
+The portal notice is written in the caller's transaction; alerts over every configured channel
+that can carry one (webhook, email, HL7 v2 over MLLP, FHIR REST) are rows (``CriticalAlert``)
+sent by a worker after commit, each attempt recorded with the peer's acknowledgement. Messages
+carry ids, the critical-value code and its label, never the patient's name. The HL7 and FHIR
+shapes are in ``alert_messages``.
 """
 
 from __future__ import annotations
@@ -19,16 +21,28 @@ from sqlalchemy.orm import Session
 
 from services.audit import service as audit
 from services.contracts.task_names import QUEUE_DELIVERY, SEND_CRITICAL_ALERT
+from services.critical import alert_messages
+from services.critical.alert_messages import AlertFacts
 from services.delivery import guard, secrets
-from services.delivery.channels import http_post, mail, webhook
+from services.delivery.channels import http_post, mail, mllp, webhook
 from services.delivery.channels.base import Outcome
 from services.delivery.settings import DeliverySettings
 from services.kit.clock import utc_now
 from services.kit.db import enqueue
 from services.kit.settings import CoreSettings
-from services.models import CriticalAlert, CriticalResult, DeliveryChannel, Notification, Study
+from services.models import (
+    CriticalAlert,
+    CriticalResult,
+    DeliveryChannel,
+    Notification,
+    Organization,
+    Report,
+    Study,
+)
+from services.report.interop import hl7_charset
 
-ALERT_KINDS = ("webhook", "email")  # channels that can carry a short alert
+# Every channel kind that can carry a short alert (a DICOM PACS cannot; the portal always has it).
+ALERT_KINDS = ("webhook", "email", "hl7_mllp", "fhir")
 SENT, RETRYING, FAILED = "SENT", "RETRYING", "FAILED"
 SYSTEM = "system:critical-alerts"
 
@@ -101,6 +115,7 @@ class AlertJob:
     secret: str | None
     payload: dict[str, Any]
     subject: str
+    facts: AlertFacts
 
 
 def claim(session: Session, core: CoreSettings, alert_id: uuid.UUID) -> AlertJob | None:
@@ -137,13 +152,53 @@ def claim(session: Session, core: CoreSettings, alert_id: uuid.UUID) -> AlertJob
         "acknowledge": f"/api/v1/critical-results/{result.id}/acknowledge",
         "sent_at": utc_now().isoformat(),
     }
+    subject = _describe(result, study)
     return AlertJob(
         alert.id,
         channel.kind,
         dict(channel.config),
         secret,
         payload,
-        _describe(result, study),
+        subject,
+        _facts(
+            session,
+            alert,
+            result,
+            study,
+            f"{subject}. Please acknowledge: {payload['acknowledge']}",
+        ),
+    )
+
+
+def _code(session: Session, org_id: uuid.UUID | None) -> str:
+    org = session.get(Organization, org_id) if org_id else None
+    return org.code if org else ""
+
+
+def _facts(
+    session: Session, alert: CriticalAlert, result: CriticalResult, study: Study | None, text: str
+) -> AlertFacts:
+    report = session.get(Report, result.report_id) if result.report_id else None
+    return AlertFacts(
+        alert_id=str(alert.id),
+        critical_result_id=str(result.id),
+        attempt=alert.attempts,
+        level=alert.level,
+        code=result.code,
+        label_zh=result.label_zh,
+        label_en=result.label_en,
+        declared_at=result.declared_at,
+        report_id=str(report.id) if report else None,
+        report_status=report.status if report and report.signed_at else None,
+        study_instance_uid=study.study_instance_uid if study else "",
+        accession_number=study.accession_number if study else "",
+        modality=study.modality if study else "",
+        study_description=study.description if study else "",
+        patient_id=study.patient_id if study else "",
+        patient_id_issuer=study.patient_id_issuer if study else "",
+        hospital_code=_code(session, result.reader_org_id),
+        clinic_code=_code(session, result.clinic_org_id),
+        text=text,
     )
 
 
@@ -161,9 +216,32 @@ def _email(job: AlertJob, settings: DeliverySettings) -> EmailMessage:
     return msg
 
 
+def _hl7(job: AlertJob, settings: DeliverySettings) -> Outcome:
+    charset = hl7_charset.of_config(job.config)
+    message = alert_messages.build_critical_oru(job.facts, now=utc_now(), charset=charset)
+    return mllp.exchange(job.config, message, alert_messages.control_id(job.facts), settings)
+
+
+def _fhir(job: AlertJob, settings: DeliverySettings) -> Outcome:
+    url = str(job.config["base_url"]).rstrip("/") + "/Communication"
+    resource = alert_messages.build_communication(job.facts, now=utc_now())
+    headers = {
+        "Content-Type": "application/fhir+json; charset=utf-8",
+        "Accept": "application/fhir+json",
+    }
+    if job.secret:
+        headers["Authorization"] = f"Bearer {job.secret}"
+    body = json.dumps(resource, ensure_ascii=False).encode("utf-8")
+    return http_post.post(url, body, headers, settings)
+
+
 def send(job: AlertJob, settings: DeliverySettings) -> Outcome:
     """Send one alert; every error becomes an outcome."""
     try:
+        if job.kind == "hl7_mllp":
+            return _hl7(job, settings)
+        if job.kind == "fhir":
+            return _fhir(job, settings)
         if job.kind == "webhook":
             if not job.secret:
                 return Outcome.failed("This webhook channel has no signing secret; recreate it.")

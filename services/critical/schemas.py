@@ -79,6 +79,7 @@ class AlertRead(BaseModel):
     status: str
     attempts: int
     last_error: str
+    ack_id: str = ""  # the peer's acknowledgement of receipt (HL7 ACK id, HTTP status)
     sent_at: datetime | None
 
 

@@ -35,6 +35,18 @@ SYSTEM = "system:delivery"
 
 
 @dataclass(frozen=True)
+class Recorded:
+    """A delivery's status after an attempt and, when retrying, when the next try is due.
+
+    ``retry_at`` is stored as ``next_attempt_at`` and given to Celery as the retry's ETA, so
+    the log shows the time the worker will actually try again.
+    """
+
+    status: str
+    retry_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Sent:
     """A job and what came of it, with its timing."""
 
@@ -124,8 +136,8 @@ def _delivered(session: Session, delivery: Delivery) -> None:
         transitions.move(session, study, StudyStatus.DELIVERED, actor=SYSTEM)
 
 
-def record(session: Session, settings: DeliverySettings, *, sent: Sent) -> str:
-    """Log the attempt and settle the delivery; return its new status."""
+def record(session: Session, settings: DeliverySettings, *, sent: Sent) -> Recorded:
+    """Log the attempt and settle the delivery; return its new status (and retry time)."""
     delivery = repository.lock(session, sent.job.delivery_id)
     assert delivery is not None
     outcome = sent.outcome
@@ -150,9 +162,10 @@ def record(session: Session, settings: DeliverySettings, *, sent: Sent) -> str:
     delivery.next_attempt_at = None
     if status == DELIVERED:
         _delivered(session, delivery)
-    elif status == RETRYING:
+    elif status == RETRYING:  # computed once: stored here, and the task's retry ETA
         wait = policy.backoff_s(delivery.attempts)
         delivery.next_attempt_at = sent.finished_at + timedelta(seconds=wait)
+        return Recorded(status, delivery.next_attempt_at)
     else:
         audit.record(
             session,
@@ -165,7 +178,7 @@ def record(session: Session, settings: DeliverySettings, *, sent: Sent) -> str:
             outcome="failure",
             detail={"channel_id": str(delivery.channel_id), "attempts": delivery.attempts},
         )
-    return status
+    return Recorded(status)
 
 
 def sweep(session: Session, *, stale_after_s: int = 300, limit: int = 200) -> int:

@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from services.report.interop.hl7_charset import DEFAULT_CHARSET, Hl7Charset
+
 AeTitle = Annotated[str, Field(min_length=1, max_length=16, pattern=r"^[ -~]*[!-~][ -~]*$")]
 Host = Annotated[str, Field(min_length=1, max_length=253, pattern=r"^[A-Za-z0-9.:\-\[\]]+$")]
 Port = Annotated[int, Field(ge=1, le=65535)]
@@ -43,6 +45,11 @@ class Hl7Channel(_Channel):
     kind: Literal["hl7_mllp"]
     host: Host
     port: Port
+    charset: Hl7Charset = Field(
+        default=DEFAULT_CHARSET,
+        description="MSH-18 and the bytes on the wire (HL7 table 0211): "
+        "'UNICODE UTF-8' or 'GB 18030-2000'",
+    )
 
 
 class FhirChannel(_Channel):

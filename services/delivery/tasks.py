@@ -9,17 +9,19 @@ from services.delivery import dispatch
 from services.delivery.exceptions import DeliveryRetry
 from services.delivery.policy import RETRYING
 from services.delivery.settings import get_delivery_settings
-from services.kit.celery import task
+from services.kit.celery import retry_at, task
 from services.kit.db import session_scope
 from services.kit.settings import get_settings
 
 
-@task(DELIVER_REPORT, queue=QUEUE_DELIVERY, retry_on=(DeliveryRetry,), max_retries=50)
+@task(DELIVER_REPORT, queue=QUEUE_DELIVERY, max_retries=50)
 def deliver(*, delivery_id: str) -> str:
     """Deliver one report version over one channel; transient failures retry with backoff.
 
-    The attempt is committed before ``DeliveryRetry`` is raised, so every try is in the log;
-    the delivery's own attempt counter (not Celery's) decides when it has failed for good.
+    The attempt is committed before the retry is asked for, so every try is in the log; the
+    retry's ETA is the ``next_attempt_at`` just stored (no second backoff with its own jitter),
+    and the delivery's own attempt counter (not Celery's) decides when it has failed for good.
+    Called as a plain function, a retry raises ``DeliveryRetry``.
     """
     settings = get_delivery_settings()
     with session_scope() as session:
@@ -28,10 +30,10 @@ def deliver(*, delivery_id: str) -> str:
         return "nothing to do"
     sent = dispatch.send(job)
     with session_scope() as session:
-        status = dispatch.record(session, settings, sent=sent)
-    if status == RETRYING:
-        raise DeliveryRetry(sent.outcome.error)
-    return status
+        recorded = dispatch.record(session, settings, sent=sent)
+    if recorded.status == RETRYING:
+        raise retry_at(deliver, DeliveryRetry(sent.outcome.error), recorded.retry_at)
+    return recorded.status
 
 
 @task(SWEEP_DELIVERIES, queue=QUEUE_DELIVERY)

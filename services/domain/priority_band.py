@@ -1,11 +1,21 @@
 """Priority bands: the four words a reader filters by, cut from the numeric priority score.
 
-Thresholds follow the default weights of ``services.domain.priority``:
+The cut-offs are absolute, the same for every consortium, and the per-consortium weights are
+bounded instead (``priority.WEIGHT_RANGES``) so that each factor alone stays in its band
+whatever the weights:
 
-- ``critical``  score >= 600: a critical AI finding alone (600), or STAT and overdue (700);
-- ``high``      300..599: STAT (400), overdue (300), a significant finding plus urgency;
-- ``normal``    100..299: no AI result yet (100), URGENT (150), due soon (150), significant (250);
-- ``low``       < 100: AI looked and found nothing, routine, not near its due time.
+- ``critical``  score >= 600: a critical AI finding alone (weight 600..2000), or sums such as
+  STAT and overdue;
+- ``high``      300..599: STAT (300..599) or overdue (300..599) alone;
+- ``normal``    100..299: URGENT, due soon (100..299 each), a significant finding (100..599);
+- ``low``       < 100: AI looked and found nothing (0..99), routine, not near its due time.
+
+No AI result yet (0..299) and pediatric (0..299) may sit in ``low`` or ``normal`` alone, so a
+consortium without AI, or without a pediatric rule, can set them to 0.
+
+Why absolute rather than moved with the weights: the band filter stays one indexed range on the
+stored score with no per-request lookup, and turnaround figures per band compare across a
+weight change and across consortia. What a band means is kept by the weight bounds.
 """
 
 from __future__ import annotations

@@ -8,10 +8,11 @@ Without a broker URL the filesystem transport is used, so the local stack needs 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from celery import Celery
+from celery import Celery, Task
 
 from services.contracts.task_names import QUEUE_DEFAULT
 from services.kit.db import OutboxMessage, set_publisher
@@ -131,3 +132,13 @@ def task(
         return cast("F", registered)
 
     return decorate
+
+
+def retry_at(fn: Callable[..., Any], exc: Exception, eta: datetime | None) -> BaseException:
+    """Return the ``Retry`` that re-runs the current task ``fn`` at ``eta``; raise it.
+
+    For tasks whose retry time is decided (and stored) by the task itself. Called as a plain
+    function, outside a worker, Celery raises ``exc`` itself instead.
+    """
+    retry: BaseException = cast("Task[Any, Any]", fn).retry(exc=exc, eta=eta, throw=False)
+    return retry

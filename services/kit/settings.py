@@ -122,6 +122,19 @@ class DeidSettings(BaseModel):
     secret: SecretStr = SecretStr("change-me-local-development-deidentification-secret")
 
 
+class RemoteSigningSettings(BaseModel):
+    """The CA's remote signing service (Cloud Signature Consortium API v2), OAuth2 client login.
+
+    Consortia whose signing mode is "remote" sign through it (docs/adr/0004-remote-signing.md).
+    """
+
+    service_url: str = ""  # base URL before /csc/v2/...; empty: remote signing not configured
+    token_url: str = ""  # empty: {service_url}/oauth2/token
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    timeout_s: float = 15.0
+
+
 class ModelRouteSettings(BaseModel):
     """An AI model version enabled for studies of some modalities."""
 
@@ -164,6 +177,7 @@ class CoreSettings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     deid: DeidSettings = Field(default_factory=DeidSettings)
+    remote_signing: RemoteSigningSettings = Field(default_factory=RemoteSigningSettings)
     ai_models: list[ModelRouteSettings] = Field(default_factory=_default_models)
     job_lease_s: int = 300
     job_max_attempts: int = 5

@@ -38,5 +38,7 @@ class SigningIdentity(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     certificate_pem: Mapped[bytes] = mapped_column(LargeBinary)
     key_pem: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The CSC credential of a remote signer (key_pem is None then): the CA's service holds the key.
+    credential_id: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -28,4 +28,7 @@ class StudyOrigin(Base):
     organization_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("organization.id"))
     source: Mapped[str] = mapped_column(String(32))
     uploaded_by: Mapped[str] = mapped_column(String(120))
+    # Declared at upload (services.domain.declared_order); "" lets the DICOM decide.
+    urgency: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    patient_type: Mapped[str] = mapped_column(String(16), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

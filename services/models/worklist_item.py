@@ -34,6 +34,9 @@ class WorklistItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="UNREAD")
     priority: Mapped[int] = mapped_column(Integer, default=0)
     priority_reason: Mapped[str] = mapped_column(String(300), default="")
+    # When the score's due points next change (due-soon starts, due time passes); the beat job
+    # re-scores open items once this has passed (services/worklist/rescore.py).
+    priority_rescore_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ai_flag: Mapped[str] = mapped_column(String(16), default="AI_PENDING")
     claimed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("user_account.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -83,6 +86,7 @@ Index(
 # Beat tasks: expired locks and items nearing or past their due time; a reader's pushed items.
 Index("ix_worklist_lock_expiry", WorklistItem.status, WorklistItem.lock_expires_at)
 Index("ix_worklist_due", WorklistItem.status, WorklistItem.due_at)
+Index("ix_worklist_rescore", WorklistItem.status, WorklistItem.priority_rescore_at)
 Index(
     "ix_worklist_assigned",
     WorklistItem.tenant_id,

@@ -16,7 +16,7 @@ from services.finding import service as finding_service
 from services.kit.db import enqueue
 from services.kit.settings import CoreSettings
 from services.models import Organization, Report, SigningIdentity, Study, Tenant, User
-from services.report import key_images
+from services.report import key_images, letterhead
 from services.report.document import AiFindingLine, ReportDocument
 from services.report.pdf import render_report_pdf
 from services.report.signing import keystore
@@ -49,6 +49,7 @@ def build_document(session: Session, settings: CoreSettings, report: Report) -> 
     clinic = session.get(Organization, study.organization_id)
     item = worklist_repository.by_study(session, study.id)
     hospital = session.get(Organization, item.reader_org_id) if item else None
+    head = _letterhead(session, hospital)
     ai_lines = tuple(
         AiFindingLine(
             model_name=f.model_name,
@@ -77,20 +78,19 @@ def build_document(session: Session, settings: CoreSettings, report: Report) -> 
         reviewed_at=report.cosigned_at.astimezone(CHINA) if report.cosigned_at else None,
         birth_date=_birth_date(study.patient_birth_date),
         ai_findings=ai_lines,
-        letterhead_lines=_letterhead_lines(session, hospital),
+        letterhead_lines=head.lines,
+        logo=head.logo,
         images_url=_cloud_film(settings, study),
         key_images=key_images.printable(session, settings, report),
     )
 
 
-def _letterhead_lines(session: Session, hospital: Organization | None) -> tuple[str, ...]:
-    """Return the hospital's letterhead lines, kept in the consortium's settings by org code."""
+def _letterhead(session: Session, hospital: Organization | None) -> letterhead.Letterhead:
+    """Return the hospital's letterhead (lines, logo), kept in the consortium's settings."""
     if hospital is None:
-        return ()
+        return letterhead.Letterhead()
     tenant = session.get(Tenant, hospital.tenant_id)
-    letterheads = (tenant.settings if tenant else {}).get("report_letterheads") or {}
-    lines = (letterheads.get(hospital.code) or {}).get("lines") or []
-    return tuple(str(line) for line in lines[:3])
+    return letterhead.from_settings((tenant.settings or {}) if tenant else {}, hospital.code)
 
 
 def _cloud_film(settings: CoreSettings, study: Study) -> str | None:

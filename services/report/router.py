@@ -18,8 +18,10 @@ from services.kit.settings import CoreSettings
 from services.models import Report
 from services.report import service
 from services.report.exceptions import DraftRejected, ReportNotFound
+from services.report.interop import hl7_charset
 from services.report.interop.export import ReportExport, build_export
 from services.report.interop.fhir_report import build_diagnostic_report
+from services.report.interop.hl7_charset import DEFAULT_CHARSET, Hl7Charset
 from services.report.interop.hl7_oru import build_oru
 from services.report.schemas import ReportDraft, ReportRead, SignRequest, VerificationRead
 from services.report.service import verify_signed_report
@@ -148,12 +150,18 @@ def _signed_export(
 
 @router.get("/hl7", response_class=Response)
 def hl7_message(
-    session: DbSession, settings: Settings, scope: Scope, principal: Clinical, study_id: uuid.UUID
+    session: DbSession,
+    settings: Settings,
+    scope: Scope,
+    principal: Clinical,
+    study_id: uuid.UUID,
+    charset: Hl7Charset = DEFAULT_CHARSET,
 ) -> Response:
-    """Return the signed report as an HL7 v2.5.1 ORU^R01 message (ER7, UTF-8)."""
+    """Return the signed report as an HL7 v2.5.1 ORU^R01 message (ER7, UTF-8 or GB 18030)."""
     export = _signed_export(session, settings, scope, principal, study_id)
-    message = build_oru(export, control_id=uuid.uuid4().hex[:20], now=utc_now())
-    return Response(message.encode("utf-8"), media_type="x-application/hl7-v2+er7; charset=utf-8")
+    message = build_oru(export, control_id=uuid.uuid4().hex[:20], now=utc_now(), charset=charset)
+    media_type = f"x-application/hl7-v2+er7; charset={hl7_charset.mime_charset(charset)}"
+    return Response(hl7_charset.encode(message, charset), media_type=media_type)
 
 
 @router.get("/fhir", response_class=JSONResponse)

@@ -9,12 +9,15 @@ from sqlalchemy.orm import Session
 
 from services.auth.principal import Principal
 from services.critical import service as critical_service
+from services.domain.report_lifecycle import VersionKind
 from services.kit.settings import CoreSettings
 from services.models import Report, Study
 from services.report import drafting, repository, signoff
 from services.report.exceptions import DraftRejected
 from services.report.signing.verification import ReportVerification, verify_report
 from services.report.storage import object_store
+from services.worklist import claims as worklist_claims
+from services.worklist import service as worklist_service
 
 
 def latest(session: Session, *, study_id: uuid.UUID) -> Report | None:
@@ -40,7 +43,8 @@ def save_draft(  # noqa: PLR0913 - keyword-only parts of one autosave
 ) -> Report:
     """Autosave the caller's draft: free text, or the values of the template it is written from.
 
-    ``expected_revision`` (the ETag the client loaded) refuses a save over a newer draft.
+    ``expected_revision`` (the ETag the client loaded) refuses a save over a newer draft. A
+    saved first version renews the caller's claim: the reader is working on the study.
     """
     report = drafting.open_draft(session, principal=principal, study=study)
     drafting.check_revision(report, expected_revision)
@@ -58,6 +62,9 @@ def save_draft(  # noqa: PLR0913 - keyword-only parts of one autosave
         report.findings, report.impression, report.language = findings, impression, language
     report.revision = (report.revision or 0) + 1
     session.flush()
+    if report.kind == VersionKind.ORIGINAL:
+        item = worklist_service.require_claim(session, principal=principal, study_id=study.id)
+        worklist_claims.renew(session, principal=principal, item_id=item.id)
     return report
 
 

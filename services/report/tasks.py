@@ -9,9 +9,11 @@ from services.kit.celery import task
 from services.kit.db import session_scope
 from services.kit.settings import get_settings
 from services.report import rendering
+from services.report.signing.exceptions import RemoteSigningFailed
 
 
-@task(RENDER_REPORT_PDF, queue=QUEUE_DEFAULT, retry_on=(OSError,))  # KeyImagesPending too
+# OSError covers KeyImagesPending; RemoteSigningFailed: the CA's signing service was down.
+@task(RENDER_REPORT_PDF, queue=QUEUE_DEFAULT, retry_on=(OSError, RemoteSigningFailed))
 def render_pdf(*, report_id: str) -> None:
     """Render and store the PDF of a signed report (idempotent)."""
     with session_scope() as session:

@@ -87,7 +87,8 @@ def register(
         patient_birth_date=facts.patient_birth_date,
         accession_number=facts.accession_number,
         modality="/".join(facts.modalities),
-        body_part=next((s.body_part for s in facts.series if s.body_part), ""),
+        # A code string (upper case by the standard); devices that send "chest" are matched too.
+        body_part=next((s.body_part.strip().upper() for s in facts.series if s.body_part), ""),
         study_date=facts.study_date,
         description=facts.description,
         patient_type=patient_type_of(
@@ -95,7 +96,7 @@ def register(
             current_location=facts.patient_location,
             admission_id=facts.admission_id,
         ).value,
-        urgency=urgency_of(facts.requested_priority),
+        urgency=facts.urgency or urgency_of(facts.requested_priority),
         source=source,
         calling_ae_title=calling_ae_title,
         instance_count=facts.instance_count,

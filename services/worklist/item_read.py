@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from services.domain.priority import PriorityWeights
+from services.domain.priority import PriorityWeights, explain_at
 from services.domain.priority_band import band_of
 from services.domain.sla import SlaState, sla_state
 from services.worklist.schemas import DueStatus, WorklistItemRead
@@ -61,6 +61,8 @@ def to_fields(
     status = due_status(status=values["status"], due_at=due_at, reported_at=reported_at, now=now)
     lookup = names or {}
     values["priority_band"] = band_of(values["priority"]).value
+    if values["status"] in _OPEN:  # the minutes of "due in N min" as of now, not of scoring
+        values["priority_reason"] = explain_at(values["priority_reason"], due_at, now)
     values["due_status"] = status
     values["due_in_minutes"] = None if due_at is None else int((due_at - now).total_seconds() // 60)
     values["breached"] = values["breached_at"] is not None or status in ("overdue", "breached")

@@ -5,9 +5,9 @@ Views (``view=``), for the calling radiologist:
 - ``all_unread``: the hospital's shared queue, items nobody holds (status UNREAD);
 - ``my_unread``: what the caller can read now: the shared queue plus the items the caller holds;
 - ``my_claimed``: items the caller holds (status CLAIMED, claimed by the caller);
-- ``pending_my_review``: items claimed by the caller and not yet reported. Until reports get a
-  second-reader review step this is the same set as ``my_claimed``; it is a separate name so the
-  reading UI keeps working when review assignment arrives.
+- ``pending_my_review``: for a senior radiologist, the hospital's reported items whose report
+  another reader signed and that awaits a countersignature (双签, PRELIMINARY): what the caller
+  may countersign. Empty for anyone who is not a senior radiologist.
 
 An explicit ``status`` replaces the status part of the view (``all_unread`` + ``status=CLAIMED``
 lists every held item of the hospital). Order: priority desc, then oldest first, then id.
@@ -30,6 +30,7 @@ from services.auth.principal import Principal
 from services.domain.pinyin_search import search_key
 from services.domain.priority import PriorityWeights
 from services.domain.priority_band import BAND_RANGES, PriorityBand
+from services.domain.roles import Role
 from services.kit.clock import utc_now
 from services.kit.errors import NotFound
 from services.kit.settings import get_settings
@@ -41,7 +42,7 @@ _VIEW_STATUSES = {
     "all_unread": ("UNREAD",),
     "my_unread": ("UNREAD", "CLAIMED"),
     "my_claimed": ("CLAIMED",),
-    "pending_my_review": ("CLAIMED",),
+    "pending_my_review": ("REPORTED",),
 }
 
 
@@ -123,13 +124,16 @@ def build_filter(
     due_from, due_before = {"overdue": (None, now), "due_soon": (now, soon)}.get(
         query.due or "", (None, None)
     )
-    mine = query.view in ("my_claimed", "pending_my_review")
+    review = query.view == "pending_my_review"
+    statuses = (query.status,) if query.status else _VIEW_STATUSES[query.view]
+    if review and not principal.has_any({Role.SENIOR_RADIOLOGIST}):
+        statuses = ()  # only a senior countersigns: nothing awaits this caller's review
     text = (query.q or "").strip() or None
     return repository.QueueFilter(
         tenant_id=tenant_id,
         reader_org_id=org_id,
-        statuses=(query.status,) if query.status else _VIEW_STATUSES[query.view],
-        claimed_by_id=user_id if mine else None,
+        statuses=statuses,
+        claimed_by_id=user_id if query.view == "my_claimed" else None,
         unread_or_claimed_by=user_id if query.view == "my_unread" and not query.status else None,
         priority_min=low,
         priority_below=high,
@@ -143,6 +147,7 @@ def build_filter(
         due_before=due_before,
         search=text,
         search_key=search_key(text) if text else None,
+        countersign_by=user_id if review else None,
     )
 
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, or_, select
+from sqlalchemy import BindParameter, ColumnElement, Integer, Select, bindparam, exists, or_, select
 
-from services.models import WorklistItem
+from services.models import Report, WorklistItem
 from services.worklist.item_read import ROW_FIELDS
 
 _ESCAPE = "/"
@@ -53,6 +53,9 @@ class QueueFilter:
     due_before: datetime | None = None
     search: str | None = None
     search_key: str | None = None
+    # Only items whose report awaits a countersignature (PRELIMINARY) by someone other than
+    # its author: this user (pending_my_review).
+    countersign_by: uuid.UUID | None = None
 
 
 def _like_escaped(text: str) -> str:
@@ -67,7 +70,7 @@ def _params(f: QueueFilter) -> dict[str, Any]:
     else:
         p["statuses"] = list(f.statuses)
     p.update({name: getattr(f, name) for name in _EQUALS if getattr(f, name) is not None})
-    for name in ("priority_min", "priority_below", "due_from", "due_before"):
+    for name in ("priority_min", "priority_below", "due_from", "due_before", "countersign_by"):
         if getattr(f, name) is not None:
             p[name] = getattr(f, name)
     if f.modality:
@@ -133,6 +136,14 @@ def _conditions(shape: frozenset[str]) -> list[ColumnElement[bool]]:
         )
     if "search" in shape:
         cond.append(_search("search_prefix" in shape))
+    if "countersign_by" in shape:
+        cond.append(
+            exists().where(
+                Report.study_id == WorklistItem.study_id,
+                Report.status == "PRELIMINARY",
+                Report.author_id != bindparam("countersign_by"),
+            )
+        )
     return cond
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
@@ -15,7 +15,16 @@ from services.finding import service as finding_service
 from services.kit.clock import utc_now
 from services.models import Study, WorklistItem
 from services.study import transitions
-from services.worklist import assignment, claims, live, priors, query, repository, sla
+from services.worklist import (
+    assignment,
+    claims,
+    live,
+    priors,
+    query,
+    repository,
+    sla,
+    weights,
+)
 from services.worklist.exceptions import NotClaimedByYou, WorklistItemNotFound
 
 _AI_STATE = {"AI_DONE": "done", "AI_FAILED": "failed", "AI_SKIPPED": "skipped"}
@@ -30,7 +39,7 @@ def _age_years(birth_date: str) -> int | None:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def _score(session: Session, item: WorklistItem, study: Study) -> None:
+def _score(session: Session, item: WorklistItem, study: Study, now: datetime | None = None) -> None:
     worst = finding_service.worst(session, study.id)
     if worst is not None and worst.severity is Severity.CRITICAL and not item.critical:
         item.critical, item.critical_source = True, "ai"
@@ -40,12 +49,14 @@ def _score(session: Session, item: WorklistItem, study: Study) -> None:
             worst_finding=worst,
             urgency=Urgency(study.urgency),
             due_at=item.due_at,
-            now=utc_now(),
+            now=now or utc_now(),
             patient_age_years=_age_years(study.patient_birth_date),
-        )
+        ),
+        weights.weights_of(session, item.tenant_id),
     )
     item.priority = priority.score
     item.priority_reason = priority.explanation
+    item.priority_rescore_at = priority.rescore_at
     item.ai_flag = study.ai_status
 
 
@@ -73,12 +84,14 @@ def open_item(session: Session, *, study: Study, reader_org_id: uuid.UUID) -> Wo
     return item
 
 
-def reprioritize(session: Session, *, study: Study) -> WorklistItem | None:
+def reprioritize(
+    session: Session, *, study: Study, now: datetime | None = None
+) -> WorklistItem | None:
     """Recompute the priority of a study's item after anything it depends on changed."""
     item = repository.by_study(session, study.id)
     if item is not None:
         before = item.priority
-        _score(session, item, study)
+        _score(session, item, study, now)
         if item.priority != before:
             live.publish(session, item, "reprioritized")
     return item

@@ -14,6 +14,7 @@ def test_bench_measures_a_signed_two_page_report() -> None:
     assert 0 < result.baseline_ms < result.render_ms
     assert result.sign_ms > 0
     assert result.total_ms >= result.render_ms
+    assert result.countersigned_ms > result.countersign_ms > 0
 
 
 def test_bench_command_prints_the_target() -> None:
@@ -21,3 +22,4 @@ def test_bench_command_prints_the_target() -> None:
     assert outcome.exit_code == 0, outcome.output
     assert "target <= 500 ms" in outcome.output
     assert "2-page report + key image" in outcome.output
+    assert "countersigned (双签, two signatures) median" in outcome.output

@@ -3,6 +3,8 @@
 // `radbridge upload` sends them), so readers see a study only once all its files are stored.
 // Uppy keeps each upload's URL in localStorage under the file's fingerprint: after a dropped
 // connection or a reload, Retry (or adding the same files again) resumes at the server's offset.
+// The urgency and patient type picked on the page go with every file of the batch (metadata
+// `urgency`, `patient-type`); "" means not declared, so the DICOM decides, as without the CLI flags.
 import { Uppy, Dashboard, Tus } from '/upload/assets/uppy.min.mjs'
 
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000]
@@ -103,9 +105,17 @@ function assignBatch(uppy) {
       batch,
       'batch-files': String(fresh.length),
       filename: file.meta.relativePath || file.name,
+      urgency: $('urgency').value, // the whole batch says the same
+      'patient-type': $('patient-type').value,
       batchStoreKey: key,
     })
   }
+}
+
+function declaredText(meta) {
+  const urgency = meta.urgency ? `urgency ${meta.urgency === 'stat' ? 'STAT' : meta.urgency}` : ''
+  const type = meta['patient-type'] ? `patient type ${meta['patient-type'].replace('_', ' ')}` : ''
+  return [urgency, type].filter(Boolean).join(', ') || 'urgency and patient type from the DICOM'
 }
 
 async function finalize(batch, files) {
@@ -121,7 +131,7 @@ async function finalize(batch, files) {
   localStorage.removeItem(files[0].meta.batchStoreKey)
   const studies = (body.studies || []).length
   const count = (n, one, many) => `${n} ${n === 1 ? one : many}`
-  show($('batches'), `Complete: ${count(files.length, 'file', 'files')}, ${count(studies, 'study', 'studies')} sent (batch ${batch}); readers can see them now.`)
+  show($('batches'), `Complete: ${count(files.length, 'file', 'files')}, ${count(studies, 'study', 'studies')} sent (${declaredText(files[0].meta)}; batch ${batch}); readers can see them now.`)
 }
 
 async function finalizeComplete(uppy) {
@@ -191,7 +201,7 @@ function startUppy() {
       retryDelays: RETRY_DELAYS_MS,
       limit: 3,
       removeFingerprintOnSuccess: true,
-      allowedMetaFields: ['filename', 'batch', 'batch-files'],
+      allowedMetaFields: ['filename', 'batch', 'batch-files', 'urgency', 'patient-type'],
       headers: () => ({ Authorization: `Bearer ${token}` }),
       onBeforeRequest: addChecksum,
       onShouldRetry: shouldRetry,

@@ -1,7 +1,9 @@
 """HL7 v2.5.1 ORU^R01 over MLLP to the clinic's HIS/RIS; the ACK decides the outcome.
 
 MLLP frames a message as 0x0B <message> 0x1C 0x0D. MSA-1 AA (or CA) is success; AE/CE is an
-application error worth retrying; AR/CR a rejection that retrying will not fix.
+application error worth retrying; AR/CR a rejection that retrying will not fix. The channel's
+``charset`` (HL7 table 0211: UNICODE UTF-8 by default, or GB 18030-2000) is declared in MSH-18 and
+used for the bytes both ways.
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import socket
 
 from services.delivery import guard
 from services.delivery.channels.base import Job, Outcome, network_error
+from services.delivery.settings import DeliverySettings
 from services.kit.clock import utc_now
+from services.report.interop import hl7_charset
+from services.report.interop.hl7_charset import DEFAULT_CHARSET, Hl7Charset
 from services.report.interop.hl7_oru import build_oru
 
 START, END = b"\x0b", b"\x1c\x0d"
@@ -22,9 +27,9 @@ def control_id(job: Job) -> str:
     return f"{job.delivery_id.hex[:16]}{job.attempt:04d}"
 
 
-def frame(message: str) -> bytes:
-    """Wrap an ER7 message in the MLLP start and end blocks."""
-    return START + message.encode("utf-8") + END
+def frame(message: str, charset: Hl7Charset = DEFAULT_CHARSET) -> bytes:
+    """Encode an ER7 message in ``charset`` and wrap it in the MLLP start and end blocks."""
+    return START + hl7_charset.encode(message, charset) + END
 
 
 def _read_frame(sock: socket.socket) -> bytes:
@@ -59,16 +64,25 @@ def parse_ack(ack: str, expected_control_id: str) -> Outcome:
     return Outcome.retry(error, ack_id) if code in ("AE", "CE") else Outcome.failed(error, ack_id)
 
 
-def send(job: Job) -> Outcome:
-    """Send the ORU^R01 and read the ACK."""
-    host, port = str(job.config["host"]), int(job.config["port"])
-    address = guard.resolve(host, port, allow_private=job.settings.allow_private_network)
-    cid = control_id(job)
-    message = build_oru(job.export, control_id=cid, now=utc_now())
+def exchange(
+    config: dict[str, object], message: str, cid: str, settings: DeliverySettings
+) -> Outcome:
+    """Send one ER7 message to the HIS in ``config`` (host, port, charset) and read its ACK."""
+    host, port = str(config["host"]), int(str(config["port"]))
+    charset = hl7_charset.of_config(config)
+    address = guard.resolve(host, port, allow_private=settings.allow_private_network)
     try:
-        with socket.create_connection((address, port), timeout=job.settings.timeout_s) as sock:
-            sock.sendall(frame(message))
+        with socket.create_connection((address, port), timeout=settings.timeout_s) as sock:
+            sock.sendall(frame(message, charset))
             ack = _read_frame(sock)
     except OSError as exc:
         return network_error("HIS (HL7 MLLP)", host, port, exc)
-    return parse_ack(ack.decode("utf-8", errors="replace"), cid)
+    return parse_ack(ack.decode(hl7_charset.codec(charset), errors="replace"), cid)
+
+
+def send(job: Job) -> Outcome:
+    """Send the ORU^R01 and read the ACK."""
+    cid = control_id(job)
+    charset = hl7_charset.of_config(job.config)
+    message = build_oru(job.export, control_id=cid, now=utc_now(), charset=charset)
+    return exchange(job.config, message, cid, job.settings)

@@ -1,8 +1,8 @@
 """HL7 v2.5.1 ORU^R01 for a signed report: the clinic's HIS/RIS files it with the patient.
 
-Layout: MSH (UTF-8 declared in MSH-18), PID (patient ID with its issuer), OBR (accession in
-OBR-3, status in OBR-25, interpreter in OBR-32), one TX OBX per line of findings (GDT) and of
-impression (IMP), and the signed PDF as a base64 ED OBX.
+Layout: MSH (the character set, UTF-8 or GB 18030, declared in MSH-18), PID (patient ID with
+its issuer), OBR (accession in OBR-3, status in OBR-25, interpreter in OBR-32), one TX OBX per
+line of findings (GDT) and of impression (IMP), and the signed PDF as a base64 ED OBX.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from hl7apy.core import Message
 
 from services.report.interop.export import HL7_STATUS, ReportExport
+from services.report.interop.hl7_charset import DEFAULT_CHARSET, Hl7Charset
 
 # The escape character first, so the escapes added after it are not escaped again.
 _ESCAPES = (("\\", "\\E\\"), ("|", "\\F\\"), ("^", "\\S\\"), ("&", "\\T\\"), ("~", "\\R\\"))
@@ -26,7 +27,8 @@ def escape(text: str) -> str:
     return text.replace("\r", " ")
 
 
-def _ts(moment: datetime | None) -> str:
+def timestamp(moment: datetime | None) -> str:
+    """Return an HL7 DTM with seconds and offset ("" for none)."""
     return moment.strftime("%Y%m%d%H%M%S%z") if moment else ""
 
 
@@ -41,16 +43,19 @@ def _lines(text: str) -> list[str]:
     return [line for line in (part.strip() for part in text.splitlines()) if line] or [""]
 
 
-def _header(msg: Any, export: ReportExport, control_id: str, now: datetime) -> None:
+def header(
+    msg: Any, *, sender: str, receiver: str, control_id: str, now: datetime, charset: Hl7Charset
+) -> None:
+    """Fill the MSH of an ORU^R01 from the reading hospital to the clinic's HIS, in ``charset``."""
     msg.msh.msh_3 = "RADBRIDGE"
-    msg.msh.msh_4 = escape(export.hospital_code)
+    msg.msh.msh_4 = escape(sender)
     msg.msh.msh_5 = "HIS"
-    msg.msh.msh_6 = escape(export.clinic_code)
-    msg.msh.msh_7 = _ts(now)
+    msg.msh.msh_6 = escape(receiver)
+    msg.msh.msh_7 = timestamp(now)
     msg.msh.msh_9 = "ORU^R01^ORU_R01"
     msg.msh.msh_10 = control_id
     msg.msh.msh_11 = "P"
-    msg.msh.msh_18 = "UNICODE UTF-8"
+    msg.msh.msh_18 = charset
 
 
 def _patient(result: Any, export: ReportExport) -> None:
@@ -78,7 +83,7 @@ def _request(order: Any, export: ReportExport) -> None:
     obr.obr_3 = escape(export.accession_number or export.study_instance_uid)
     obr.obr_4 = f"{escape(export.modality)}^{escape(export.study_description)}"
     obr.obr_7 = export.study_date
-    obr.obr_22 = _ts(export.reviewed_at or export.signed_at)
+    obr.obr_22 = timestamp(export.reviewed_at or export.signed_at)
     obr.obr_24 = "RAD"
     obr.obr_25 = HL7_STATUS.get(export.status, "P")
     author = _interpreter(export.author_id, export.author_name, export.signed_at)
@@ -106,10 +111,26 @@ def _observations(order: Any, export: ReportExport) -> None:
         obx.obx_11 = HL7_STATUS.get(export.status, "P")
 
 
-def build_oru(export: ReportExport, *, control_id: str, now: datetime) -> str:
-    """Return the ORU^R01 message as ER7 text (segments separated by CR)."""
+def build_oru(
+    export: ReportExport,
+    *,
+    control_id: str,
+    now: datetime,
+    charset: Hl7Charset = DEFAULT_CHARSET,
+) -> str:
+    """Return the ORU^R01 message as ER7 text (segments separated by CR).
+
+    ``charset`` is only declared here; encode the text with ``hl7_charset.encode``.
+    """
     msg = Message("ORU_R01", version="2.5.1", validation_level=2)
-    _header(msg, export, control_id, now)
+    header(
+        msg,
+        sender=export.hospital_code,
+        receiver=export.clinic_code,
+        control_id=control_id,
+        now=now,
+        charset=charset,
+    )
     result = msg.add_group("ORU_R01_PATIENT_RESULT")
     _patient(result, export)
     order = result.add_group("ORU_R01_ORDER_OBSERVATION")

@@ -1,5 +1,8 @@
 """Where signing keys live: the tenant's CA and each radiologist's identity, keys encrypted.
 
+An identity holds either a key (issued here or imported) or the id of a credential at the CA's
+remote signing service (``key_pem`` None); ``signer`` hands out the matching ``ReportSigner``.
+
 Each key is encrypted with a passphrase derived (HMAC-SHA256) from the platform secret and the
 row's id, so a database dump alone does not hand out signing keys.
 """
@@ -18,7 +21,12 @@ from sqlalchemy.orm import Session
 from services.kit.settings import CoreSettings
 from services.models import Organization, SigningAuthority, SigningIdentity, Tenant, User
 from services.report.signing.ca import KeyPair, create_authority, issue_signer
+from services.report.signing.exceptions import SigningUnavailable
 from services.report.signing.local import LocalSigner
+from services.report.signing.port import ReportSigner
+from services.report.signing.remote import RemoteSigner
+
+LOCAL, REMOTE = "local", "remote"  # a consortium's signing mode (tenant settings "report_signing")
 
 
 def passphrase(settings: CoreSettings, purpose: str, row_id: uuid.UUID) -> bytes:
@@ -30,6 +38,13 @@ def passphrase(settings: CoreSettings, purpose: str, row_id: uuid.UUID) -> bytes
 def fingerprint(certificate_pem: bytes) -> str:
     """Return the SHA-256 fingerprint of a certificate, hex."""
     return x509.load_pem_x509_certificate(certificate_pem).fingerprint(hashes.SHA256()).hex()
+
+
+def mode(session: Session, tenant_id: uuid.UUID) -> str:
+    """Return how the consortium signs: keys held here (default) or the CA's remote service."""
+    tenant = session.get(Tenant, tenant_id)
+    value = ((tenant.settings if tenant else {}).get("report_signing") or {}).get("mode")
+    return REMOTE if value == REMOTE else LOCAL
 
 
 def authority(session: Session, settings: CoreSettings, tenant_id: uuid.UUID) -> SigningAuthority:
@@ -58,9 +73,17 @@ def identity(session: Session, settings: CoreSettings, user: User) -> SigningIde
     if found is not None:
         return found
     assert user.tenant_id is not None
+    if mode(session, user.tenant_id) == REMOTE:
+        raise SigningUnavailable(
+            "Your consortium signs through its CA's remote signing service and no credential "
+            "is registered for you; ask the consortium administrator to register one."
+        )
     ca = authority(session, settings, user.tenant_id)
     if ca.key_pem is None:
-        raise LookupError("The consortium CA was imported without its key; import a certificate.")
+        raise SigningUnavailable(
+            "The consortium CA was imported without its key, so RadBridge cannot issue you a "
+            "certificate; ask the consortium administrator to import yours."
+        )
     org = session.get(Organization, user.organization_id) if user.organization_id else None
     row = SigningIdentity(id=uuid.uuid4(), tenant_id=user.tenant_id, user_id=user.id)
     pair = issue_signer(
@@ -77,10 +100,16 @@ def identity(session: Session, settings: CoreSettings, user: User) -> SigningIde
     return row
 
 
-def signer(session: Session, settings: CoreSettings, row: SigningIdentity) -> LocalSigner:
-    """Return a signer for a stored identity with its key."""
+def signer(session: Session, settings: CoreSettings, row: SigningIdentity) -> ReportSigner:
+    """Return the signer of a stored identity: its key here, or its credential at the CA."""
     if row.key_pem is None:
-        raise LookupError("This identity signs remotely; no local key is stored.")
+        if not row.credential_id:
+            raise SigningUnavailable("This signing identity has neither a key nor a credential.")
+        return RemoteSigner(
+            settings=settings.remote_signing,
+            credential_id=row.credential_id,
+            certificate_pem=row.certificate_pem,
+        )
     ca = authority(session, settings, row.tenant_id)
     return LocalSigner(
         certificate_pem=row.certificate_pem,

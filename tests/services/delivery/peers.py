@@ -75,23 +75,37 @@ class Mllp:
     port: int
     code: str
     messages: list[str] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
 
 
-def _ack(message: str, code: str) -> bytes:
+# HL7 table 0211 names -> Python codecs; MSH-1..MSH-18 are ASCII, so MSH-18 is read first.
+CODECS = {"": "ascii", "UNICODE UTF-8": "utf-8", "GB 18030-2000": "gb18030"}
+_NAMES = {"ascii": "", "utf-8": "UNICODE UTF-8", "gb18030": "GB 18030-2000"}
+
+
+def declared_codec(raw: bytes) -> str:
+    msh = raw.split(b"\r", 1)[0].decode("ascii").split("|")
+    return CODECS[msh[17] if len(msh) > 17 else ""]
+
+
+def _ack(message: str, code: str, codec: str = "utf-8") -> bytes:
     msh = next(line for line in message.split("\r") if line.startswith("MSH")).split("|")
     control_id = msh[9]
     text = "" if code == "AA" else "Patient not found in HIS / 患者未找到"
     segments = [
-        f"MSH|^~\\&|HIS|{msh[5]}|{msh[2]}|{msh[3]}|20260101120000||ACK^R01^ACK|ACK{control_id[-8:]}|P|2.5.1||||||UNICODE UTF-8",
+        f"MSH|^~\\&|HIS|{msh[5]}|{msh[2]}|{msh[3]}|20260101120000||ACK^R01^ACK|ACK{control_id[-8:]}|P|2.5.1||||||{_NAMES[codec]}",
         f"MSA|{code}|{control_id}|{text}",
     ]
-    return b"\x0b" + "\r".join(segments).encode("utf-8") + b"\r\x1c\x0d"
+    return b"\x0b" + "\r".join(segments).encode(codec) + b"\r\x1c\x0d"
 
 
 @contextmanager
-def mllp_listener(code: str = "AA") -> Iterator[Mllp]:
-    """A small MLLP server answering every message with an ACK whose MSA-1 is ``code``."""
-    state = Mllp(free_port(), code)
+def mllp_listener(code: str = "AA", port: int | None = None) -> Iterator[Mllp]:
+    """A small MLLP server answering every message with an ACK whose MSA-1 is ``code``.
+
+    Each message is decoded in the character set its MSH-18 declares.
+    """
+    state = Mllp(port or free_port(), code)
 
     class Handler(socketserver.BaseRequestHandler):
         def handle(self) -> None:
@@ -101,10 +115,14 @@ def mllp_listener(code: str = "AA") -> Iterator[Mllp]:
                 if not chunk:
                     return
                 data += chunk
-            message = data[data.index(b"\x0b") + 1 : data.index(b"\x1c\x0d")].decode("utf-8")
+            raw = data[data.index(b"\x0b") + 1 : data.index(b"\x1c\x0d")]
+            codec = declared_codec(raw)
+            message = raw.decode(codec)
+            state.raw.append(raw)
             state.messages.append(message)
-            self.request.sendall(_ack(message, code))
+            self.request.sendall(_ack(message, code, codec))
 
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
     server = socketserver.ThreadingTCPServer(("127.0.0.1", state.port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
