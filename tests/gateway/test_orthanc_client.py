@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pydicom
@@ -21,6 +22,7 @@ from tests.fixtures.orthanc import (
     fresh_ct,
     instance_id_of,
     last_seq,
+    start_orthanc,
     storescu,
     study_id_of,
 )
@@ -164,14 +166,29 @@ class TestDelete:
             orthanc.client.get_instance_file(instance_id)
 
 
-class TestChanges:
-    def test_pages_with_limit_and_done(self, orthanc: OrthancHandle, tmp_path: Path) -> None:
-        cursor = last_seq(orthanc)
-        path, dataset = fresh_ct(tmp_path)
-        orthanc.client.upload_instance(path.read_bytes())
+@pytest.fixture(scope="class")
+def feed_orthanc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancHandle]:
+    """An Orthanc of the change-feed tests alone.
 
-        page = orthanc.client.get_changes(since=cursor, limit=1)
-        rest = changes_since(orthanc, page.last)
+    Deleting a resource deletes its rows of Orthanc's change log (ON DELETE CASCADE), so on the
+    shared Orthanc another test's deletion can move the end of the feed back between two reads.
+    """
+    handle = start_orthanc(tmp_path_factory.mktemp("feed-orthanc"))
+    try:
+        yield handle
+    finally:
+        handle.client.close()
+        handle.process.stop()
+
+
+class TestChanges:
+    def test_pages_with_limit_and_done(self, feed_orthanc: OrthancHandle, tmp_path: Path) -> None:
+        cursor = last_seq(feed_orthanc)
+        path, dataset = fresh_ct(tmp_path)
+        feed_orthanc.client.upload_instance(path.read_bytes())
+
+        page = feed_orthanc.client.get_changes(since=cursor, limit=1)
+        rest = changes_since(feed_orthanc, page.last)
 
         [first] = page.changes
         assert (page.last, page.done) == (first.seq, False)
@@ -182,15 +199,17 @@ class TestChanges:
         }
         assert ours == {ChangeType.NEW_INSTANCE, ChangeType.NEW_STUDY}
 
-    def test_since_beyond_the_end_is_empty_and_done(self, orthanc: OrthancHandle) -> None:
-        end = last_seq(orthanc)
-        page = orthanc.client.get_changes(since=end + 1000)
+    def test_since_beyond_the_end_is_empty_and_done(self, feed_orthanc: OrthancHandle) -> None:
+        end = last_seq(feed_orthanc)
+        page = feed_orthanc.client.get_changes(since=end + 1000)
         assert (page.changes, page.done) == ([], True)
         # "last" is Orthanc's newest sequence number at the call: a StableStudy of an earlier
         # test may land between the two reads, so it is bounded by reads before and after.
-        assert end <= page.last <= last_seq(orthanc)
+        assert end <= page.last <= last_seq(feed_orthanc)
 
     @pytest.mark.parametrize(("since", "limit"), [(-1, 10), (0, 0), (0, 10_001)])
-    def test_refuses_bad_arguments(self, orthanc: OrthancHandle, since: int, limit: int) -> None:
+    def test_refuses_bad_arguments(
+        self, feed_orthanc: OrthancHandle, since: int, limit: int
+    ) -> None:
         with pytest.raises(ValueError, match="limit"):
-            orthanc.client.get_changes(since=since, limit=limit)
+            feed_orthanc.client.get_changes(since=since, limit=limit)

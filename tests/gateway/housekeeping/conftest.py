@@ -10,14 +10,12 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from gateway.ingest.watcher import FEED, ChangeWatcher
-from gateway.orthanc import LocalOrthanc, OrthancClient
 from gateway.orthanc.aliases import node_alias
 from services.api.app import create_app
 from services.auth.tokens import TokenClaims, issue_access_token
@@ -27,7 +25,11 @@ from services.models import ChangeCursor, Study, User
 from services.study.routing import configured_routes
 from tests.fixtures.consortium import Consortium, build_consortium
 from tests.fixtures.databases import Database
-from tests.fixtures.orthanc import PASSWORD, USERNAME, OrthancHandle, last_seq, make_config
+from tests.fixtures.orthanc import (
+    OrthancHandle,
+    last_seq,
+    start_orthanc,
+)
 
 
 def bearer(user: User) -> dict[str, str]:
@@ -95,15 +97,6 @@ def open_world(db: Database, orthanc: OrthancHandle) -> Iterator[World]:
 def world(use_database: Database, orthanc: OrthancHandle) -> Iterator[World]:
     """A consortium on the session Orthanc."""
     yield from open_world(use_database, orthanc)
-
-
-def start_orthanc(state_dir: Path, **overrides: object) -> OrthancHandle:
-    """Start an Orthanc of one's own (fresh ports and storage); ``overrides`` as make_config."""
-    process = LocalOrthanc(make_config(state_dir, **overrides))
-    process.start()
-    startup = process.wait_ready(timeout=20)
-    client = OrthancClient(process.config.http_url, USERNAME, PASSWORD, timeout_s=5)
-    return OrthancHandle(process=process, client=client, startup_s=startup)
 
 
 @pytest.fixture(scope="module")
