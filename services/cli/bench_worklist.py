@@ -221,12 +221,8 @@ def _measure(
             api += idle_run
             idle.append(_percentile(idle_run, 0.99))
             for name, make in loads.items():
-                load = make()
-                load.start()
-                loaded[name].append(_percentile(_timed(n, api_call), 0.99))
-                load.stop.set()
-                load.join()
-                f[f"{name}_writes_per_s"] = load.writes / max(load.elapsed_s, 1e-9)
+                p99, f[f"{name}_writes_per_s"] = _under_load(name, make(), n, api_call)
+                loaded[name].append(p99)
     f["api_first_page_p50_ms"] = statistics.median(api)
     f["api_first_page_p99_ms"] = _percentile(api, 0.99)
     if sql:
@@ -238,6 +234,21 @@ def _measure(
     for name, p99s in loaded.items():
         f[f"{name}_p99_ms"] = statistics.median(p99s)
         f[f"{name}_over_idle_p99"] = f[f"{name}_p99_ms"] / f["idle_p99_ms"]
+
+
+def _under_load(
+    name: str, load: SqlWriter | Registrar, n: int, api_call: Callable[[int], None]
+) -> tuple[float, float]:
+    """Return the API p99 while ``load`` writes, and the writes a second it achieved."""
+    load.start()
+    try:
+        if not load.first_write.wait(timeout=30):
+            raise RuntimeError(f"the {name} load wrote nothing in 30 s")
+        p99 = _percentile(_timed(n, api_call), 0.99)
+    finally:
+        load.stop.set()
+        load.join()
+    return p99, load.writes / max(load.elapsed_s, 1e-9)
 
 
 def _session_maker(engine: Engine) -> sessionmaker[Session]:

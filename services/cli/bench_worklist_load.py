@@ -24,23 +24,36 @@ from services.models import Organization
 from services.study import service as study_service
 
 
-class SqlWriter(threading.Thread):
-    """Steady write load: a new study + item and a priority update, ``rate`` times a second."""
+class _Load(threading.Thread):
+    """A write load at ``rate`` a second until ``stop`` is set; counts writes and time."""
 
     def __init__(self, url: str, rate: float) -> None:
         super().__init__(daemon=True)
         self.url, self.rate, self.stop, self.writes = url, rate, threading.Event(), 0
         self.elapsed_s = 0.0
+        self.first_write = threading.Event()  # readers are timed only once the load writes
+
+    def wrote(self) -> None:
+        """Count one write."""
+        self.writes += 1
+        self.first_write.set()
 
     def run(self) -> None:
         """Write until stopped; keep the elapsed time for the rate."""
         start = time.perf_counter()
         try:
-            self._churn()
+            self._work()
         finally:
             self.elapsed_s = time.perf_counter() - start
 
-    def _churn(self) -> None:
+    def _work(self) -> None:
+        raise NotImplementedError
+
+
+class SqlWriter(_Load):
+    """Steady write load: a new study + item and a priority update, ``rate`` times a second."""
+
+    def _work(self) -> None:
         with psycopg.connect(libpq(self.url), autocommit=True) as conn:
             study_sql, item_sql = (
                 sql.replace("%", "%%").replace("%%(g)s", "%(g)s")
@@ -57,7 +70,7 @@ class SqlWriter(threading.Thread):
                         " updated_at = now() WHERE id = md5('w' || (%s %% 50000 + 1))::uuid",
                         (g,),
                     )
-                self.writes += 1
+                self.wrote()
                 time.sleep(1 / self.rate)
 
 
@@ -74,17 +87,10 @@ def _facts(n: int) -> StudyFacts:
     )  # fmt: skip
 
 
-class Registrar(threading.Thread):
+class Registrar(_Load):
     """New stable studies registered as the change-feed watcher does, ``rate`` a second."""
 
-    def __init__(self, url: str, rate: float) -> None:
-        super().__init__(daemon=True)
-        self.url, self.rate, self.stop, self.writes = url, rate, threading.Event(), 0
-        self.elapsed_s = 0.0
-
-    def run(self) -> None:
-        """Register studies of random clinics until stopped."""
-        start = time.perf_counter()
+    def _work(self) -> None:
         engine = make_engine(self.url, pool_size=1)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
         with factory() as session:
@@ -98,7 +104,6 @@ class Registrar(threading.Thread):
                 time.sleep(1 / self.rate)
         finally:
             engine.dispose()
-            self.elapsed_s = time.perf_counter() - start
 
     def _register(self, factory: sessionmaker[Session], clinic: Organization) -> None:
         with factory() as session:
@@ -106,4 +111,4 @@ class Registrar(threading.Thread):
                 session, clinic=clinic, facts=_facts(self.writes), source="bench"
             )
             session.commit()
-        self.writes += 1
+        self.wrote()

@@ -14,6 +14,17 @@ FIELD_NAME = "RadBridgeReportSignature"
 REVIEWER_FIELD_NAME = "RadBridgeReviewerSignature"  # the senior's countersignature (双签)
 
 
+def pades_metadata(*, reason: str, name: str, field: str) -> signers.PdfSignatureMetadata:
+    """Return the PAdES B-B signature metadata every RadBridge report signature uses."""
+    return signers.PdfSignatureMetadata(
+        field_name=field,
+        reason=reason,
+        name=name,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        md_algorithm="sha256",
+    )
+
+
 class LocalSigner:
     """A radiologist's key and certificate, with the consortium CA certificate as chain."""
 
@@ -42,13 +53,7 @@ class LocalSigner:
     def sign_pdf(self, pdf: bytes, *, reason: str, name: str, field: str = FIELD_NAME) -> bytes:
         """Return ``pdf`` with a PAdES B-B signature appended in signature field ``field``."""
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-        meta = signers.PdfSignatureMetadata(
-            field_name=field,
-            reason=reason,
-            name=name,
-            subfilter=fields.SigSeedSubFilter.PADES,
-            md_algorithm="sha256",
-        )
+        meta = pades_metadata(reason=reason, name=name, field=field)
         out = signers.sign_pdf(writer, meta, signer=self._signer)
         signed: bytes = out.getvalue()
         return signed

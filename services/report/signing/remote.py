@@ -11,14 +11,14 @@ import io
 
 import aiohttp
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
+from pyhanko.sign import signers
 from pyhanko.sign.signers.csc_signer import CSCSigner
 
 from services.kit.settings import RemoteSigningSettings
 from services.report.signing.certificates import der_of
 from services.report.signing.csc import CscService
 from services.report.signing.exceptions import RemoteSigningFailed
-from services.report.signing.local import FIELD_NAME
+from services.report.signing.local import FIELD_NAME, pades_metadata
 
 
 class RemoteSigner:
@@ -58,13 +58,7 @@ class RemoteSigner:
 
     def sign_pdf(self, pdf: bytes, *, reason: str, name: str, field: str = FIELD_NAME) -> bytes:
         """Return ``pdf`` with a PAdES B-B signature appended in signature field ``field``."""
-        meta = signers.PdfSignatureMetadata(
-            field_name=field,
-            reason=reason,
-            name=name,
-            subfilter=fields.SigSeedSubFilter.PADES,
-            md_algorithm="sha256",
-        )
+        meta = pades_metadata(reason=reason, name=name, field=field)
 
         async def work(http: aiohttp.ClientSession, token: str) -> bytes:
             signer = await self._signer(http, token)
