@@ -50,6 +50,21 @@ class Supervisor:
                 process.wait()
 
 
+def stop_on_terminate() -> None:
+    """Make SIGTERM and SIGHUP stop the stack the way Ctrl-C does.
+
+    Python dies at once on SIGTERM, without running ``finally``: ``timeout``, ``kill`` or a
+    service manager stopping ``radbridge up`` left Orthanc, Triton and the workers running
+    (their own process groups) until this raised KeyboardInterrupt instead.
+    """
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, interrupt)
+
+
 def radbridge_argv(*args: str) -> list[str]:
     """Return the argv that runs a ``radbridge`` subcommand with this interpreter."""
     return [sys.executable, "-m", "services.cli", *args]

@@ -13,7 +13,7 @@ import httpx
 import typer
 
 from services.cli.demo import seed_and_report
-from services.cli.launcher import Supervisor, radbridge_argv
+from services.cli.launcher import Supervisor, radbridge_argv, stop_on_terminate
 from services.kit.migrate import upgrade
 from services.kit.settings import CoreSettings
 
@@ -104,7 +104,8 @@ def _print_where(settings: CoreSettings) -> None:
 
 
 def run_stack(settings: CoreSettings, *, load_demo: bool) -> int:
-    """Run the local stack until Ctrl-C or a process dies; return the exit code."""
+    """Run the local stack until Ctrl-C (or SIGTERM) or a process dies; return the exit code."""
+    stop_on_terminate()
     _install(settings)
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.database_url)
