@@ -3,15 +3,19 @@
 Two kinds: the ingest path itself (``Registrar``: the watcher's registration of new stable
 studies through ``study.service.register``, worklist item and audit included), and a heavier
 raw SQL churn (``SqlWriter``: inserts plus priority updates) that bounds what any ingest rate
-could do to the readers.
+could do to the readers. Each runs in a process of its own, as ingest does in production (the
+watcher, the gateway): in the API's process it would compete for the interpreter lock and
+measure Python, not the database.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
-import threading
 import time
 import uuid
+from multiprocessing.context import SpawnProcess
 
 import psycopg
 from sqlalchemy import select
@@ -23,28 +27,43 @@ from services.kit.db import make_engine
 from services.models import Organization
 from services.study import service as study_service
 
+_SPAWN = multiprocessing.get_context("spawn")  # no fork of a process with threads
 
-class _Load(threading.Thread):
+
+class _Load(SpawnProcess):
     """A write load at ``rate`` a second until ``stop`` is set; counts writes and time."""
 
     def __init__(self, url: str, rate: float) -> None:
         super().__init__(daemon=True)
-        self.url, self.rate, self.stop, self.writes = url, rate, threading.Event(), 0
-        self.elapsed_s = 0.0
-        self.first_write = threading.Event()  # readers are timed only once the load writes
+        self.url, self.rate = url, rate
+        self.stop = _SPAWN.Event()
+        self.first_write = _SPAWN.Event()  # readers are timed only once the load writes
+        self._writes = _SPAWN.Value("q", 0)
+        self._elapsed_s = _SPAWN.Value("d", 0.0)
+
+    @property
+    def writes(self) -> int:
+        """Return the writes made so far."""
+        return int(self._writes.value)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Return how long the load ran (set when it stops)."""
+        return float(self._elapsed_s.value)
 
     def wrote(self) -> None:
         """Count one write."""
-        self.writes += 1
+        self._writes.value += 1
         self.first_write.set()
 
     def run(self) -> None:
         """Write until stopped; keep the elapsed time for the rate."""
+        os.environ["RADBRIDGE_DATABASE__URL"] = self.url  # the platform code reads settings
         start = time.perf_counter()
         try:
             self._work()
         finally:
-            self.elapsed_s = time.perf_counter() - start
+            self._elapsed_s.value = time.perf_counter() - start
 
     def _work(self) -> None:
         raise NotImplementedError
