@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from httpx import Response
 
+from services.api.app import create_app
 from services.kit.db import session_scope
 from services.models import Organization, WorklistItem
 from services.worklist import repository
@@ -15,6 +17,14 @@ from tests.factories import study as study_factory
 from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Consortium
 from tests.fixtures.databases import Database
+from tests.fixtures.live_server import live_server
+
+
+@pytest.fixture
+def base_url(use_database: Database) -> Iterator[str]:
+    """The API on a real uvicorn server (live streams need one)."""
+    with live_server(create_app()) as url:
+        yield url
 
 
 @pytest.fixture

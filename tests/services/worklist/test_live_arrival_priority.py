@@ -8,15 +8,12 @@ make them, each in its own committed transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import select
 
-from services.api.app import create_app
 from services.inference_job import service as job_service
 from services.kit.clock import utc_now
 from services.kit.db import session_scope
@@ -25,26 +22,14 @@ from services.study import service as study_service
 from services.worklist import escalation
 from tests.factories.tenant import Account, Consortium
 from tests.fixtures.databases import Database
-from tests.fixtures.live_server import live_server
 from tests.services.worklist.conftest import add_study
-from tests.services.worklist.test_live_events import Listener
+from tests.services.worklist.live_stream import Listener, password_token
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def base_url(use_database: Database) -> Iterator[str]:
-    with live_server(create_app()) as url:
-        yield url
-
-
 def _listen(base_url: str, account: Account) -> Listener:
-    response = httpx.post(
-        f"{base_url}/oauth/token",
-        data={"grant_type": "password", "username": account.username, "password": account.password},
-    )
-    assert response.status_code == 200, response.text
-    listener = Listener(base_url, str(response.json()["access_token"]), idle_s=4.0)
+    listener = Listener(base_url, password_token(base_url, account), idle_s=4.0)
     assert listener.next()[0] == "ready"
     return listener
 

@@ -5,29 +5,20 @@ from __future__ import annotations
 import json
 import queue
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from services.api.app import create_app
 from services.models import WorklistEvent, WorklistItem
 from services.worklist import live
 from tests.factories.tenant import Account, Consortium
 from tests.fixtures.databases import Database
-from tests.fixtures.live_server import live_server
 from tests.services.worklist.conftest import add_study, assert_error
 
 pytestmark = pytest.mark.integration
 EVENTS = "/api/v1/worklist/events"
-
-
-@pytest.fixture
-def base_url(use_database: Database) -> Iterator[str]:
-    with live_server(create_app()) as url:
-        yield url
 
 
 def _headers(base_url: str, account: Account, **extra: str) -> dict[str, str]:
