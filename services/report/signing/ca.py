@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.kit.clock import utc_now
+from services.report.signing.certificates import encrypted
 
 CA_YEARS = 10
 SIGNER_YEARS = 2
@@ -30,14 +31,6 @@ class KeyPair:
 
 def _key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def _encrypted(key: rsa.RSAPrivateKey, passphrase: bytes) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.BestAvailableEncryption(passphrase),
-    )
 
 
 def create_authority(common_name: str, organization: str, passphrase: bytes) -> KeyPair:
@@ -76,7 +69,7 @@ def create_authority(common_name: str, organization: str, passphrase: bytes) -> 
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _encrypted(key, passphrase))
+    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), encrypted(key, passphrase))
 
 
 def issue_signer(
@@ -132,4 +125,4 @@ def issue_signer(
         )
         .sign(ca_key, hashes.SHA256())
     )
-    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _encrypted(key, passphrase))
+    return KeyPair(cert.public_bytes(serialization.Encoding.PEM), encrypted(key, passphrase))
