@@ -78,6 +78,7 @@ def serve(host: str | None = None, port: int | None = None) -> None:
         factory=True,
         host=host or settings.gateway.host,
         port=port or settings.gateway.port,
+        workers=settings.gateway.workers,
         log_level="info",
     )
 

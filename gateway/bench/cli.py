@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from gateway.bench import upload as upload_bench
-from gateway.bench.ingest import BenchOptions, report, run_bench
+from gateway.bench.ingest import SCENARIOS, BenchOptions, report, run_bench
 
 
 def ingest(  # noqa: PLR0913 - one option per benchmark size
@@ -18,8 +18,21 @@ def ingest(  # noqa: PLR0913 - one option per benchmark size
     cstore: int = typer.Option(400, min=1, help="Slices sent over one C-STORE association."),
     large_side: int | None = typer.Option(None, help="Radiograph side in pixels (2736)."),
     per_request: int = typer.Option(16, min=1, help="Slices per STOW-RS request (batched run)."),
+    gateway_workers: int = typer.Option(
+        1, min=1, help="HTTP worker processes of the gateway (gateway.workers)."
+    ),
+    only: list[str] = typer.Option(
+        [], help=f"Run only these scenarios (repeat): {', '.join(sorted(SCENARIOS))}."
+    ),
 ) -> None:
     """Store the same files straight into Orthanc and through the gateway; print the ratios."""
+    unknown = set(only) - SCENARIOS
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown scenario(s) {', '.join(sorted(unknown))}; choose from"
+            f" {', '.join(sorted(SCENARIOS))}",
+            param_hint="--only",
+        )
     options = BenchOptions(
         rounds=rounds,
         small_count=small,
@@ -29,6 +42,8 @@ def ingest(  # noqa: PLR0913 - one option per benchmark size
         cstore_count=min(cstore, small),
         large_side=large_side,
         per_request=per_request,
+        only=frozenset(only) or SCENARIOS,
+        gateway_workers=gateway_workers,
     )
     report(run_bench(options, echo=typer.echo), echo=typer.echo)
 

@@ -3,7 +3,8 @@
 The same files are stored once straight into Orthanc (A) and once through the gateway (B),
 alternating A B A B for every round, each run starting from an empty Orthanc; the figures are
 medians over the rounds. CPU time is read from ``/proc/<pid>/stat`` of the servers on each
-path: Orthanc for A; Orthanc plus the gateway process for B (the senders are not counted).
+path: Orthanc for A; Orthanc plus the gateway process and its children (uvicorn workers) for
+B (the senders are not counted).
 
 STOW-RS runs twice for small objects: batched (``per_request`` slices a request, as STOW-RS
 clients send a series) and one slice a request, the worst case. Orthanc's own REST API takes
@@ -28,6 +29,7 @@ from gateway.bench.data import make_files
 from gateway.bench.stack import BENCH_AET, ORTHANC_AET, BenchStack
 
 _TICKS = os.sysconf("SC_CLK_TCK")
+SCENARIOS = frozenset({"stow-batched", "stow-single", "stow-large", "cstore"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class BenchOptions:
     per_request: int = 16  # STOW-RS clients send a series' instances in one request
     large_side: int | None = None  # pixels a side; None: 2736 (15 MB)
     disk_probe_mb: int = 256
+    only: frozenset[str] = SCENARIOS  # a subset while working on one path
+    gateway_workers: int = 1  # HTTP worker processes; CPU is read from all of them
 
 
 @dataclass(frozen=True)
@@ -82,10 +86,31 @@ class BenchResult:
     disk_mb_per_s: float = 0.0
 
 
+def _with_children(pids: Sequence[int]) -> set[int]:
+    """Return ``pids`` and every live descendant (uvicorn's workers, the SCP's forwarder)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited meanwhile
+                continue
+            parents[int(entry.name)] = int(fields[1])
+    found, grew = set(pids), True
+    while grew:
+        children = {pid for pid, parent in parents.items() if parent in found}
+        grew = not children <= found
+        found |= children
+    return found
+
+
 def _cpu_seconds(pids: Sequence[int]) -> float:
     total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    for pid in _with_children(pids):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (all threads)
     return total / _TICKS
 
@@ -160,20 +185,25 @@ def _scenario(
 
 def run_bench(options: BenchOptions, echo: Callable[[str], None] = print) -> BenchResult:
     """Start a private stack, run the three scenarios, return the medians."""
-    with BenchStack() as stack:
+    with BenchStack(gateway_workers=options.gateway_workers) as stack:
         config = stack.orthanc_config
         auth = (config.username, config.password)
         orthanc_pid, gateway_pid, scp_pid = stack.pids("orthanc", "gateway", "scp")
         result = BenchResult(disk_mb_per_s=_disk_mb_per_s(stack.root, options.disk_probe_mb))
-        echo(f"stack up in {stack.root}; disk {result.disk_mb_per_s:.0f} MB/s")
+        echo(
+            f"stack up in {stack.root}; disk {result.disk_mb_per_s:.0f} MB/s;"
+            f" gateway HTTP workers: {options.gateway_workers}"
+        )
         small = make_files(options.small_count, large=False)
         large = make_files(options.large_count, large=True, side=options.large_side)
-        plans = (  # (kind, files, clients, instances per STOW request, target)
-            ("small", small, options.small_clients, options.per_request, 0.8),
-            ("small", small, options.small_clients, 1, 0.8),
-            ("large", large, options.large_clients, 1, 0.9),
+        plans = (  # (scenario, kind, files, clients, instances per STOW request, target)
+            ("stow-batched", "small", small, options.small_clients, options.per_request, 0.8),
+            ("stow-single", "small", small, options.small_clients, 1, 0.8),
+            ("stow-large", "large", large, options.large_clients, 1, 0.9),
         )
-        for kind, files, clients, per_request, target in plans:
+        for scenario, kind, files, clients, per_request, target in plans:
+            if scenario not in options.only:
+                continue
             raw = partial(load.rest_direct, config.http_url, auth, clients=clients)
             gw = partial(
                 load.stow, stack.gateway_url, stack.token, clients=clients, per_request=per_request
@@ -182,6 +212,8 @@ def run_bench(options: BenchOptions, echo: Callable[[str], None] = print) -> Ben
             paths = ((raw, [orthanc_pid]), (gw, [orthanc_pid, gateway_pid]))
             result.scenarios.append(_scenario(stack, name, files, paths, options.rounds, target))
             echo(f"  done: {name}")
+        if "cstore" not in options.only:
+            return result
         cstore = small[: options.cstore_count]
         raw_dimse = partial(load.storescu, config.dicom_port, BENCH_AET, ORTHANC_AET)
         gw_dimse = partial(

@@ -54,6 +54,7 @@ class BenchStack:
     gateway_url: str = ""
     scp_port: int = 0
     token: str = ""
+    gateway_workers: int = 1  # uvicorn worker processes of the gateway's HTTP app
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -139,6 +140,7 @@ class BenchStack:
             "RADBRIDGE_ORTHANC__PASSWORD": _PASSWORD,
             "RADBRIDGE_ORTHANC__DICOM_AET": ORTHANC_AET,
             "RADBRIDGE_STORAGE__LOCAL_ROOT": str(self.root / "objects"),
+            "RADBRIDGE_GATEWAY__WORKERS": str(self.gateway_workers),
         }
 
     def _seed(self, settings: CoreSettings, database_url: str) -> str:

@@ -22,11 +22,14 @@ def related_type(content_type: str) -> str:
     return match.group(1).strip().lower() if match else ""
 
 
-def split_parts(content_type: str, body: bytes | bytearray) -> list[tuple[dict[str, str], bytes]]:
-    """Return (headers, payload) for every part of ``body``.
+def split_parts(
+    content_type: str, body: bytes | bytearray
+) -> list[tuple[dict[str, str], memoryview]]:
+    """Return (headers, payload) for every part of ``body``; payloads are views into it.
 
-    Parts are located by offset and each payload is copied out once: a 15 MB radiograph went
-    through five copies when the body was split, stripped and partitioned as bytes.
+    Parts are located by offset and never copied out: copying a 15 MB radiograph out of the
+    body took a sixth of the gateway's time for it (py-spy). Validation reads the views in
+    place; the only copy is the one the rewrite makes for Orthanc.
     """
     if not content_type.lower().startswith("multipart/related"):
         raise MultipartError('Send Content-Type: multipart/related; type="application/dicom".')
@@ -55,7 +58,7 @@ def split_parts(content_type: str, body: bytes | bytearray) -> list[tuple[dict[s
             if name.strip():
                 headers[name.strip().lower()] = value.strip()
         stop = end - 2 if body[end - 2 : end] == b"\r\n" else end
-        parts.append((headers, bytes(view[blank + 4 : stop])))
+        parts.append((headers, view[blank + 4 : stop]))
     return parts
 
 

@@ -6,6 +6,7 @@ The uploader's organization owns what it stores; nothing reaches Orthanc uncheck
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from gateway.dicomweb.dicom_json import (
     StoredRef,
 )
 from gateway.ingest.admission import Sender, admit
+from gateway.ingest.buffer_file import Buffer
 from gateway.ingest.recently_seen import RecentlySeen
 from gateway.ingest.validation import Verdict
 from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
@@ -77,7 +79,7 @@ def _quarantine(  # noqa: PLR0913 - one held instance and where it came from
     session: Session,
     store: ObjectStore,
     principal: Principal,
-    data: bytes,
+    data: Buffer,
     code: str,
     reason: str,
     *,
@@ -85,7 +87,7 @@ def _quarantine(  # noqa: PLR0913 - one held instance and where it came from
 ) -> None:
     assert principal.tenant_id is not None
     key = f"{principal.tenant_id}/quarantine/{uuid.uuid4().hex}.dcm"
-    store.put(key, data, "application/dicom")
+    store.put(key, bytes(data), "application/dicom")
     quarantine.hold(
         session,
         source=source,
@@ -142,7 +144,7 @@ def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they cam
     orthanc: OrthancPort,
     store: ObjectStore,
     principal: Principal,
-    parts: list[bytes],
+    parts: Sequence[Buffer],
     base_url: str,
     source: str = "stow",
     declared: DeclaredOrder | None = None,

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from gateway.ingest import patient_namespace
+from gateway.ingest.buffer_file import Buffer
 from gateway.ingest.rewrite import Edits, RewriteError, ValueTooLong, rewrite
 from gateway.ingest.validation import Verdict, inspect_instance
 from services.contracts.ai_results import is_radbridge_output_series
@@ -45,7 +46,7 @@ class Admitted:
     data: bytes = b""
 
 
-def admit(data: bytes, sender: Sender) -> Admitted:
+def admit(data: Buffer, sender: Sender) -> Admitted:
     """Check ``data`` and return the bytes Orthanc may store, or the reason it may not."""
     inspection = inspect_instance(data)
     verdict = inspection.verdict

@@ -8,13 +8,14 @@ byte (names, pixel data, private tags) reaches Orthanc exactly as the device sen
 
 from __future__ import annotations
 
-import io
 import struct
 from dataclasses import dataclass
 
 from pydicom.dataset import Dataset
 from pydicom.filereader import read_partial
 from pydicom.tag import BaseTag
+
+from gateway.ingest.buffer_file import Buffer, open_buffer
 
 SPECIFIC_CHARACTER_SET = BaseTag(0x00080005)
 PATIENT_ID = BaseTag(0x00100020)
@@ -69,7 +70,7 @@ def _past_patient_ids(tag: BaseTag, _vr: str | None, _length: int) -> bool:
 
 
 def _scan(
-    data: bytes, header: Dataset | None = None
+    data: Buffer, header: Dataset | None = None
 ) -> tuple[dict[int, _Element], list[tuple[int, int]], bool]:
     """Return the elements we may edit, (tag, start) of the top-level ones, implicit VR.
 
@@ -77,7 +78,7 @@ def _scan(
     it, parsing stops at the first element after IssuerOfPatientID: a 15 MB radiograph is
     scanned in well under a millisecond, and pixel data is never read.
     """
-    stream = io.BytesIO(data)
+    stream = open_buffer(data)
     ds = (
         header
         if header is not None
@@ -104,7 +105,7 @@ def _scan(
             fmt, size = ("<I", 4) if long_length else ("<H", 2)
             (length,) = struct.unpack_from(fmt, data, value_at - size)
             end = -1 if length == 0xFFFFFFFF else value_at + length
-            found[int(tag)] = _Element(start, end, data[value_at:end] if end >= 0 else b"")
+            found[int(tag)] = _Element(start, end, bytes(data[value_at:end]) if end >= 0 else b"")
     stopped_at = stream.tell()  # read_partial rewinds to the start of the element it stopped at
     if header is None and stopped_at + 4 <= len(data):
         group, element = struct.unpack_from("<HH", data, stopped_at)
@@ -112,7 +113,7 @@ def _scan(
     return found, starts, implicit
 
 
-def rewrite(data: bytes, edits: Edits, header: Dataset | None = None) -> bytes:
+def rewrite(data: Buffer, edits: Edits, header: Dataset | None = None) -> bytes:
     """Return ``data`` with the edits applied; raise ``RewriteError`` if it cannot be done.
 
     ``header``: the already parsed file (validation's), so the file is parsed once in all.

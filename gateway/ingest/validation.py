@@ -7,7 +7,6 @@ refuse what is malformed or implausibly large, with a reason a person can act on
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import pydicom
@@ -17,6 +16,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag
 from pydicom.uid import UID
 
+from gateway.ingest.buffer_file import Buffer, open_buffer
 from services.kit.ids import is_dicom_uid
 
 MAX_PIXEL_BYTES = 2 * 1024**3  # a 2 GiB decoded frame set is beyond any real modality output
@@ -127,12 +127,12 @@ def _dictionary_vr(tag: BaseTag) -> str:
         return ""
 
 
-def _parse(data: bytes) -> Dataset | Verdict:
+def _parse(data: Buffer) -> Dataset | Verdict:
     """Return the parsed file (leaf values raw, large ones deferred) or why it cannot be read."""
     if not data:
         return Verdict("empty", "The part is empty.")
     try:
-        ds = pydicom.dcmread(io.BytesIO(data), defer_size=DEFER_BYTES)
+        ds = pydicom.dcmread(open_buffer(data), defer_size=DEFER_BYTES)
         truncated = _truncation(ds, len(data))  # before the nested parse converts the last SQ
         _parse_nested(ds)
     except InvalidDicomError:
@@ -158,7 +158,7 @@ def _uid_problem(uids: dict[str, str]) -> Verdict | None:
     return None
 
 
-def inspect_instance(data: bytes) -> Inspection:
+def inspect_instance(data: Buffer) -> Inspection:
     """Parse ``data`` once: the verdict, and the header the rewrite reuses when acceptable."""
     ds = _parse(data)
     if isinstance(ds, Verdict):
@@ -180,6 +180,6 @@ def inspect_instance(data: bytes) -> Inspection:
     return Inspection(Verdict("", "", *common), ds)
 
 
-def check_instance(data: bytes) -> Verdict:
+def check_instance(data: Buffer) -> Verdict:
     """Parse ``data`` and return whether it is an acceptable DICOM instance, and why not."""
     return inspect_instance(data).verdict

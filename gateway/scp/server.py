@@ -162,6 +162,7 @@ class DicomGateway:
     def start(self, host: str, port: int) -> tuple[str, int]:
         """Forward what an earlier run spooled, listen in background threads; return the address."""
         self.spool.start()
+        pacing.wake_acceptors_on_messages()
         handlers: list[evt.EventHandlerType] = [
             (evt.EVT_C_STORE, self._on_store),
             (evt.EVT_CONN_OPEN, _no_delay),

@@ -86,6 +86,9 @@ class GatewaySettings(BaseModel):
     port: int = 8081
     public_url: str = "http://127.0.0.1:8081"
     watch_interval_s: float = 1.0
+    # HTTP worker processes: one interpreter uses one core, so STOW-RS on a busy node wants
+    # about one per core (the ingest benchmark runs one per core).
+    workers: int = Field(default=1, ge=1, le=64)
     upload_max_bytes: int = 4 * 1024**3  # one resumable upload (file or zip); 413 above it
     upload_idle_timeout_s: float = 30.0  # a PATCH body that stalls this long is cut off
     upload_batch_ttl_h: float = 72.0  # an upload batch idle this long goes to quarantine

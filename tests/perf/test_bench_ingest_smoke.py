@@ -45,3 +45,24 @@ def test_bench_ingest_runs_every_path_and_prints_ratios() -> None:
         assert scenario.ratio > 0
     assert result.disk_mb_per_s > 0
     assert sum("ratio" in line for line in lines) == 4
+
+
+def test_bench_ingest_runs_only_the_scenarios_asked_for_with_several_http_workers() -> None:
+    require_orthanc()
+    options = BenchOptions(
+        rounds=1,
+        small_count=8,
+        small_clients=2,
+        large_count=1,
+        large_side=256,
+        disk_probe_mb=8,
+        only=frozenset({"stow-single"}),
+        gateway_workers=2,
+    )
+
+    result = run_bench(options, echo=lambda _line: None)
+
+    (scenario,) = result.scenarios
+    assert scenario.name == "STOW small x8, 2 clients, 1/request"
+    assert scenario.b.instances_per_s > 0
+    assert scenario.b.cpu_s_per_instance > 0  # read from the workers, not their idle parent

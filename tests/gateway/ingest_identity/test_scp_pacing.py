@@ -1,4 +1,4 @@
-"""The SCP polls for the next PDU at once while a modality sends, and lazily when it is idle.
+"""The SCP looks at what a modality sent at once while it sends, and lazily when it is idle.
 
 pynetdicom naps 1 ms whenever its reactor finds nothing to do, which bounded one association
 to ~330 instances/s; polling every 0.1 ms costs a share of a core per open association, so
@@ -8,6 +8,8 @@ only busy associations poll fast (``gateway/scp/pacing.py``).
 from __future__ import annotations
 
 import inspect
+import queue
+import threading
 import time
 from collections.abc import Callable
 
@@ -97,3 +99,45 @@ def test_pynetdicom_still_naps_on_the_delay_we_set() -> None:
     from pynetdicom.dul import DULServiceProvider
 
     assert "self._run_loop_delay" in inspect.getsource(DULServiceProvider.run_reactor)
+
+
+def test_an_acceptor_nap_ends_when_a_message_is_queued() -> None:
+    """The acceptor loop's fixed millisecond nap ended on time, not when the C-STORE came."""
+    messages: queue.Queue[str] = queue.Queue()
+    threading.Timer(0.05, messages.put, args=("C-STORE-RQ",)).start()
+
+    started = time.monotonic()
+    pacing.nap_until_queued(messages, 30.0)
+
+    assert time.monotonic() - started < 10.0  # woken by the message, not by the timeout
+    assert messages.get_nowait() == "C-STORE-RQ"  # the nap takes nothing off the queue
+
+
+def test_a_nap_with_a_message_waiting_does_not_wait() -> None:
+    messages: queue.Queue[str] = queue.Queue()
+    messages.put("C-ECHO-RQ")
+    started = time.monotonic()
+    pacing.nap_until_queued(messages, 30.0)
+    assert time.monotonic() - started < 10.0
+
+
+def test_only_acceptor_naps_change_and_every_other_time_function_is_the_real_one() -> None:
+    import pynetdicom.association
+
+    pacing.wake_acceptors_on_messages()
+    pacing.wake_acceptors_on_messages()  # idempotent
+    clock = pynetdicom.association.time
+    assert isinstance(clock, pacing._WakingClock)
+    assert clock.monotonic is time.monotonic
+    started = time.monotonic()
+    clock.sleep(0.02)  # not an association thread: a real sleep, however short
+    assert time.monotonic() - started >= 0.02
+
+
+def test_pynetdicom_acceptors_still_nap_the_millisecond_we_replace() -> None:
+    """A pynetdicom release changing the nap would silently bring the wait back."""
+    from pynetdicom.association import Association
+
+    source = inspect.getsource(Association._run_reactor)
+    assert f"time.sleep({pacing.ACCEPTOR_NAP_S})" in source
+    assert "self.dimse.get_msg(block=False)" in source

@@ -83,3 +83,14 @@ def test_pixel_data_is_located_not_read() -> None:
     assert inspection.verdict.ok and inspection.header is not None
     raw = inspection.header.get_item(0x7FE00010, keep_deferred=True)
     assert raw is not None and raw.value is None  # deferred: the header check copied no pixels
+
+
+@pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
+def test_a_part_read_in_place_gets_the_verdict_of_its_copy(path: Path) -> None:
+    """STOW-RS parts are views into the request body; reading them must not change a verdict."""
+    data = path.read_bytes()
+    head = b"--boundary\r\n\r\n"
+    body = head + data + b"\r\n--boundary--"  # bytes around the part
+    for cut in sorted({len(data), len(data) // 2, min(400, len(data)), 0}):
+        part = memoryview(body)[len(head) : len(head) + cut]
+        assert check_instance(part) == check_instance(data[:cut]), cut
