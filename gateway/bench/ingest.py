@@ -60,12 +60,24 @@ class PathFigures:
 
 @dataclass(frozen=True)
 class ScenarioResult:
-    """Raw Orthanc (``a``) against the gateway path (``b``), with the target ratio."""
+    """Raw Orthanc (``a``) against the gateway path (``b``), with the target ratio.
+
+    ``ceiling``: the same load into a receiver that only acknowledges, built on what the
+    gateway's path is built on (C-STORE: a bare pynetdicom SCP); no gateway can beat it.
+    """
 
     name: str
     a: PathFigures
     b: PathFigures
     target: float
+    ceiling: PathFigures | None = None
+
+    @property
+    def ceiling_ratio(self) -> float | None:
+        """Return the ceiling's throughput / raw throughput (None when not measured)."""
+        if self.ceiling is None:
+            return None
+        return self.ceiling.instances_per_s / self.a.instances_per_s
 
     @property
     def ratio(self) -> float:
@@ -156,12 +168,13 @@ def _scenario(
     stack: BenchStack,
     name: str,
     files: Sequence[bytes],
-    paths: tuple[tuple[Sender, list[int]], tuple[Sender, list[int]]],
+    paths: Sequence[tuple[Sender, list[int]]],
     rounds: int,
     target: float,
 ) -> ScenarioResult:
+    """Time ``paths`` (raw, gateway[, ceiling]) alternating, ``rounds`` times; keep medians."""
     size_mb = sum(len(f) for f in files) / 1e6
-    runs: list[list[tuple[float, float]]] = [[], []]
+    runs: list[list[tuple[float, float]]] = [[] for _ in paths]
     for send, _pids in paths:  # warm-up, not measured
         _empty_orthanc(stack)
         send(files[: max(1, len(files) // 10)])
@@ -180,7 +193,7 @@ def _scenario(
         )
         for side_runs in runs
     ]
-    return ScenarioResult(name, figures[0], figures[1], target)
+    return ScenarioResult(name, figures[0], figures[1], target, *figures[2:])
 
 
 def run_bench(options: BenchOptions, echo: Callable[[str], None] = print) -> BenchResult:
@@ -223,9 +236,15 @@ def run_bench(options: BenchOptions, echo: Callable[[str], None] = print) -> Ben
             ORTHANC_AET,
             settled=partial(_wait_for_instances, stack),
         )
+        bare_dimse = partial(load.storescu, stack.bare_scp_port, BENCH_AET, "BARESCP")
+        (bare_pid,) = stack.pids("bare-scp")
         name = f"C-STORE x{len(cstore)}, 1 association"
-        paths = ((raw_dimse, [orthanc_pid]), (gw_dimse, [orthanc_pid, scp_pid]))
-        result.scenarios.append(_scenario(stack, name, cstore, paths, options.rounds, 0.8))
+        dimse_paths = (
+            (raw_dimse, [orthanc_pid]),
+            (gw_dimse, [orthanc_pid, scp_pid]),
+            (bare_dimse, [bare_pid]),
+        )
+        result.scenarios.append(_scenario(stack, name, cstore, dimse_paths, options.rounds, 0.8))
     return result
 
 
@@ -247,3 +266,10 @@ def report(result: BenchResult, echo: Callable[[str], None] = print) -> None:
             f"  ratio {s.ratio:.2f} (target >= {s.target:.2f}: {verdict}); "
             f"CPU ratio {s.cpu_ratio:.2f}"
         )
+        if s.ceiling is not None:
+            echo(
+                f"  ceiling: a bare pynetdicom SCP that only acknowledges "
+                f"{s.ceiling.instances_per_s:.1f} inst/s "
+                f"{s.ceiling.cpu_s_per_instance * 1000:.3f} ms CPU/inst, "
+                f"ratio {s.ceiling_ratio:.2f}"
+            )

@@ -53,6 +53,7 @@ class BenchStack:
     orthanc: LocalOrthanc | None = None
     gateway_url: str = ""
     scp_port: int = 0
+    bare_scp_port: int = 0  # a pynetdicom SCP that only acknowledges (the C-STORE ceiling)
     token: str = ""
     gateway_workers: int = 1  # uvicorn worker processes of the gateway's HTTP app
     _children: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -64,7 +65,7 @@ class BenchStack:
         return self.orthanc.config
 
     def pids(self, *names: str) -> list[int]:
-        """Return the process ids of ``orthanc``, ``gateway`` and/or ``scp``."""
+        """Return the process ids of ``orthanc``, ``gateway``, ``scp`` and/or ``bare-scp``."""
         assert self.orthanc is not None
         assert self.orthanc.pid is not None
         found = {"orthanc": self.orthanc.pid, **{n: p.pid for n, p in self._children.items()}}
@@ -127,8 +128,12 @@ class BenchStack:
         self._spawn(
             "scp", [*cli, "dicom", "--host", "127.0.0.1", "--port", str(self.scp_port)], env
         )
+        self.bare_scp_port = _free_port()
+        bare = [sys.executable, "-m", "gateway.bench.bare_scp", str(self.bare_scp_port)]
+        self._spawn("bare-scp", bare, env)
         self._wait(lambda: httpx.get(f"{self.gateway_url}/healthz").status_code == 200)
         self._wait(lambda: _listening(self.scp_port))
+        self._wait(lambda: _listening(self.bare_scp_port))
 
     def _environment(self, config: OrthancConfig) -> dict[str, str]:
         return {

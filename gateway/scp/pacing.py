@@ -15,6 +15,7 @@ core doing nothing.
 from __future__ import annotations
 
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -110,3 +111,15 @@ def wake_acceptors_on_messages() -> None:
     module: ModuleType = pynetdicom.association
     if not isinstance(getattr(module, "time", None), _WakingClock):
         setattr(module, "time", _WakingClock())  # noqa: B010 - the module's own name for it
+
+
+def prompt_connection(event: Any) -> None:
+    """On a new connection: send each PDU at once, and poll for the next one fast while busy.
+
+    Nagle cost DCMTK C-STORE ~24x here; the reactor's idle sleep bounded one association to
+    ~330 instances/s.
+    """
+    sock = getattr(event.assoc.dul.socket, "socket", None)
+    if isinstance(sock, socket.socket):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    event.assoc.dul._run_loop_delay = BUSY_DELAY_S

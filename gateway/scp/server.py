@@ -13,7 +13,6 @@ status. C-ECHO answers for registered nodes only (they are the only ones to asso
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import uuid
 import weakref
@@ -165,7 +164,7 @@ class DicomGateway:
         pacing.wake_acceptors_on_messages()
         handlers: list[evt.EventHandlerType] = [
             (evt.EVT_C_STORE, self._on_store),
-            (evt.EVT_CONN_OPEN, _no_delay),
+            (evt.EVT_CONN_OPEN, pacing.prompt_connection),
         ]
         server = self.build_entity().start_server((host, port), block=False, evt_handlers=handlers)
         assert server is not None  # block=False returns the running server
@@ -264,15 +263,3 @@ class DicomGateway:
                 dicom_node_id=uuid.UUID(sent.node_id),
             )
         log.warning("instance from %s quarantined: %s", sent.ae_title, code)
-
-
-def _no_delay(event: Event) -> None:
-    """Send each PDU at once, and look for the next one without a millisecond's nap.
-
-    Nagle cost DCMTK C-STORE ~24x here; the reactor's idle sleep (``pacing``) bounded one
-    association to ~330 instances/s.
-    """
-    sock = getattr(event.assoc.dul.socket, "socket", None)
-    if isinstance(sock, socket.socket):
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    event.assoc.dul._run_loop_delay = pacing.BUSY_DELAY_S

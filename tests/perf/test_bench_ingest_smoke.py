@@ -44,7 +44,12 @@ def test_bench_ingest_runs_every_path_and_prints_ratios() -> None:
             assert figures.cpu_s_per_instance >= 0
         assert scenario.ratio > 0
     assert result.disk_mb_per_s > 0
-    assert sum("ratio" in line for line in lines) == 4
+    cstore = result.scenarios[-1]
+    assert cstore.ceiling is not None  # the bare pynetdicom SCP stored every file too
+    assert cstore.ceiling.instances_per_s > 0
+    assert [s.ceiling for s in result.scenarios[:3]] == [None, None, None]
+    assert sum(line.startswith("  ratio") for line in lines) == 4
+    assert sum(line.startswith("  ceiling") for line in lines) == 1
 
 
 def test_bench_ingest_runs_only_the_scenarios_asked_for_with_several_http_workers() -> None:
