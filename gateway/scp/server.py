@@ -4,8 +4,10 @@ At association the calling AE title (and, in production, the peer's host) is che
 our database; anything unregistered is rejected (A-ASSOCIATE-RJ, "calling AE title not
 recognized"). Each instance then goes through the same gate as STOW-RS (validation, patient
 namespacing, the node's character-set override), is written to the spool and acknowledged;
-forwarder threads store it in Orthanc over its loopback REST API while the next instances
-arrive (``gateway/scp/spool.py``: an acknowledged instance is on disk until Orthanc holds it).
+forwarders store it in Orthanc over its loopback REST API while the next instances arrive
+(``gateway/scp/spool.py``: an acknowledged instance is on disk until Orthanc holds it; the
+forwarders run in a process of their own under ``radbridge gateway dicom``, see
+``gateway/scp/forwarding.py``).
 Instances that fail validation are quarantined with their reason and answered with a failure
 status. C-ECHO answers for registered nodes only (they are the only ones to associate).
 """
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 import weakref
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -32,20 +33,14 @@ from pynetdicom.transport import ThreadedAssociationServer
 from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.ingest.admission import admit
-from gateway.ingest.recently_seen import RecentlySeen
-from gateway.ingest.registration import SCP_UPLOADER_PREFIX
-from gateway.orthanc.errors import OrthancRejected, OrthancUnavailable
 from gateway.orthanc.port import OrthancPort
 from gateway.scp import pacing
 from gateway.scp.contexts import SharedContexts
+from gateway.scp.forwarding import Forwarder, quarantine_instance
 from gateway.scp.nodes import AdmittedNode, NodeDirectory
 from gateway.scp.part10 import part10_file
-from gateway.scp.spool import Retry, Sent, Spool
-from services.kit.db import session_scope
-from services.kit.errors import Conflict
+from gateway.scp.spool import Sent, Spool
 from services.kit.storage import ObjectStore
-from services.quarantine import service as quarantine
-from services.study import origin as study_origin
 
 log = logging.getLogger("radbridge.scp")
 # Rewriting needs little-endian, non-deflated data (deflate is a zip-bomb vector as well).
@@ -57,7 +52,6 @@ REFUSED_NOT_AUTHORIZED = 0x0124
 OUT_OF_RESOURCES = 0xA700
 CANNOT_UNDERSTAND = 0xC000
 PROCESSING_FAILURE = 0x0110
-_NOTE_TTL_S = 60.0
 
 
 class _CheckedEntity(ApplicationEntity):
@@ -132,18 +126,19 @@ class DicomGateway:
     max_associations: int = 16
     timeout_s: float = 30.0
     forwarders: int = 2
+    # False: another process forwards the spool (``forwarding.run_forwarder``), as
+    # ``radbridge gateway dicom`` runs it; True: threads of this process do.
+    forward_in_process: bool = True
     _server: ThreadedAssociationServer | None = field(default=None, init=False)
     _pacer: pacing.ReactorPacer = field(init=False)
-    _owners: RecentlySeen[tuple[uuid.UUID, str], bool] = field(init=False)
     _admission: NodeAdmission = field(init=False)
     spool: Spool = field(init=False)
 
     def __post_init__(self) -> None:
         self._admission = NodeAdmission(self.directory)
-        # Remembered for a minute only: a study purged from Orthanc (and from study_origin)
-        # and sent again later must be noted again.
-        self._owners = RecentlySeen(ttl_s=_NOTE_TTL_S)
-        self.spool = Spool(self.spool_dir, self._deliver, workers=self.forwarders)
+        forwarder = Forwarder(self.orthanc, self.store, self.directory.session_factory)
+        deliver = forwarder.deliver if self.forward_in_process else None
+        self.spool = Spool(self.spool_dir, deliver, workers=self.forwarders)
 
     def build_entity(self) -> ApplicationEntity:
         """Return the configured pynetdicom AE (storage SOP classes + verification)."""
@@ -206,7 +201,14 @@ class DicomGateway:
         )
         admitted = admit(data, node.sender)
         if not admitted.verdict.ok:
-            self._quarantine(sent, data, admitted.verdict.reason_code, admitted.verdict.reason)
+            quarantine_instance(
+                self.store,
+                self.directory.session_factory,
+                sent,
+                data,
+                admitted.verdict.reason_code,
+                admitted.verdict.reason,
+            )
             return _status(CANNOT_UNDERSTAND, admitted.verdict.reason)
         try:
             self.spool.put(admitted.data, sent)
@@ -214,52 +216,3 @@ class DicomGateway:
             log.error("cannot spool an instance from %s: %s", node.ae_title, exc)
             return _status(OUT_OF_RESOURCES, "gateway storage full or unwritable; retry later")
         return SUCCESS
-
-    def _deliver(self, data: bytes, sent: Sent) -> None:
-        """Store one spooled instance in Orthanc and record its owner (the spool's deliver)."""
-        try:
-            result = self.orthanc.upload_instance(data)
-        except OrthancUnavailable as exc:
-            raise Retry(f"image store unavailable: {exc}") from exc
-        except OrthancRejected as exc:
-            self._quarantine(sent, data, "store_refused", f"refused by the image store: {exc}")
-            return
-        try:
-            self._note_owner(sent, result.parent_study)
-        except Conflict as exc:  # stored under another clinic's study: never mix the two
-            self.orthanc.delete_instance(result.orthanc_id)
-            self._quarantine(sent, data, "owner_conflict", exc.message)
-        except SQLAlchemyError as exc:  # stored, not yet owned: the retry notes it
-            raise Retry("database unavailable") from exc
-
-    def _note_owner(self, sent: Sent, orthanc_study_id: str) -> None:
-        key = (uuid.UUID(sent.organization_id), orthanc_study_id)
-        if self._owners.get(key):
-            return
-        with session_scope(self.directory.session_factory) as session:
-            study_origin.note_upload(
-                session,
-                orthanc_study_id=orthanc_study_id,
-                tenant_id=uuid.UUID(sent.tenant_id),
-                organization_id=uuid.UUID(sent.organization_id),
-                source="dicom",
-                uploaded_by=f"{SCP_UPLOADER_PREFIX}{sent.ae_title}",
-            )
-        self._owners.put(key, True)
-
-    def _quarantine(self, sent: Sent, data: bytes, code: str, reason: str) -> None:
-        key = f"{sent.tenant_id}/quarantine/{uuid.uuid4().hex}.dcm"
-        self.store.put(key, data, "application/dicom")
-        with session_scope(self.directory.session_factory) as session:
-            quarantine.hold(
-                session,
-                source="dicom",
-                reason_code=code,
-                reason=reason,
-                tenant_id=uuid.UUID(sent.tenant_id),
-                organization_id=uuid.UUID(sent.organization_id),
-                object_key=key,
-                # a release re-applies this node's charset override
-                dicom_node_id=uuid.UUID(sent.node_id),
-            )
-        log.warning("instance from %s quarantined: %s", sent.ae_title, code)

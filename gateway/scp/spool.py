@@ -44,6 +44,7 @@ class Retry(Exception):
 
 
 Deliver = Callable[[bytes, Sent], None]
+_SCAN_BUSY_S, _SCAN_IDLE_S = 0.002, 0.05  # how often another process's spool folder is read
 
 
 @dataclass(frozen=True)
@@ -59,12 +60,15 @@ class Spool:
     ``deliver(data, sent)`` stores one instance for good (or quarantines it); it raises
     :class:`Retry` when that cannot be done now. ``max_pending`` bounds memory and disk: a
     C-STORE waits for room, which slows the sender instead of piling up files.
+
+    With ``deliver=None`` this spool only writes, and another process forwards the folder
+    (:meth:`forward_folder`); what is pending is then what the folder holds.
     """
 
     def __init__(
         self,
         folder: Path,
-        deliver: Deliver,
+        deliver: Deliver | None,
         *,
         workers: int = 2,
         max_pending: int = 64,
@@ -82,15 +86,25 @@ class Spool:
         self._idle = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
+        self._max_pending = max_pending
+        self._on_disk = 0  # writer-only spools: a cheap upper bound of the folder's files
+        self._queued: set[Path] = set()  # forward_folder: files queued or being delivered
+
+    @property
+    def forwards(self) -> bool:
+        """Return whether this process forwards what it spools (else another process does)."""
+        return self._deliver is not None
 
     def start(self) -> int:
-        """Start the forwarders and queue what an earlier run left behind; return that count."""
+        """Start the forwarders and queue what an earlier run left behind; return that count.
+
+        A writer-only spool starts no thread; the count is what waits for the other process.
+        """
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._stopping.clear()
-        for number in range(self._workers):
-            thread = threading.Thread(target=self._work, name=f"scp-forward-{number}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        if not self.forwards:
+            self._on_disk = self._count_files()
+            return self._on_disk
+        self._start_workers()
         left = 0
         for path in sorted(self.folder.glob("*.dcm")):
             sent = self._read_sent(path)
@@ -109,23 +123,48 @@ class Spool:
         One file per instance: a length-prefixed JSON header (who sent it), then the bytes.
         It is written under a temporary name and renamed, so a ``.dcm`` is always complete.
         """
+        if not self.forwards:
+            self._wait_for_room_on_disk()
+            self._write(data, sent)
+            self._on_disk += 1
+            return
         self._room.acquire()
         try:
-            name = uuid.uuid4().hex
-            path, partial = self.folder / f"{name}.dcm", self.folder / f"{name}.part"
-            header = json.dumps(asdict(sent)).encode()
-            with partial.open("wb") as handle:
-                handle.write(struct.pack("<I", len(header)) + header)
-                handle.write(data)
-            os.replace(partial, path)
+            path = self._write(data, sent)
         except BaseException:
             self._room.release()
             raise
         self._enqueue(_Job(path, sent))
 
+    def _write(self, data: bytes, sent: Sent) -> Path:
+        name = uuid.uuid4().hex
+        path, partial = self.folder / f"{name}.dcm", self.folder / f"{name}.part"
+        header = json.dumps(asdict(sent)).encode()
+        with partial.open("wb") as handle:
+            handle.write(struct.pack("<I", len(header)) + header)
+            handle.write(data)
+        os.replace(partial, path)
+        return path
+
+    def _count_files(self) -> int:
+        return sum(1 for entry in os.scandir(self.folder) if entry.name.endswith(".dcm"))
+
+    def _wait_for_room_on_disk(self) -> None:
+        """Block while the folder holds ``max_pending`` files (counted only when it may)."""
+        while self._on_disk >= self._max_pending:
+            self._on_disk = self._count_files()
+            if self._on_disk >= self._max_pending:
+                time.sleep(_SCAN_BUSY_S)
+
     def drain(self, timeout_s: float = 30.0) -> bool:
         """Wait until every spooled instance is delivered; return False on timeout."""
         deadline = time.monotonic() + timeout_s
+        if not self.forwards:
+            while self.pending:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(_SCAN_BUSY_S)
+            return True
         with self._idle:
             while self._pending:
                 left = deadline - time.monotonic()
@@ -137,7 +176,45 @@ class Spool:
     @property
     def pending(self) -> int:
         """Return how many spooled instances are not yet delivered."""
+        if not self.forwards:
+            self._on_disk = self._count_files()
+            return self._on_disk
         return self._pending
+
+    def forward_folder(
+        self, stop: threading.Event, *, give_up: Callable[[], bool] = lambda: False
+    ) -> None:
+        """Forward every file another process spools here until ``stop`` (or ``give_up()``).
+
+        The folder is read every 2 ms while files keep coming and every 50 ms when idle;
+        files left by an earlier run are simply the first ones found. Deliveries under way
+        finish before this returns; what is not delivered stays for the next start.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._start_workers()
+        try:
+            while not stop.is_set() and not give_up():
+                found = self._queue_new_files()
+                stop.wait(_SCAN_BUSY_S if found else _SCAN_IDLE_S)
+        finally:
+            self.stop()
+
+    def _queue_new_files(self) -> int:
+        names = sorted(e.name for e in os.scandir(self.folder) if e.name.endswith(".dcm"))
+        found = 0
+        for name in names:
+            path = self.folder / name
+            with self._idle:
+                if path in self._queued:
+                    continue
+                self._queued.add(path)  # unreadable ones too: logged once, left for an admin
+            sent = self._read_sent(path)
+            if sent is None:
+                continue
+            self._room.acquire()  # at most max_pending read ahead of the deliveries
+            self._enqueue(_Job(path, sent))
+            found += 1
+        return found
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop the forwarders after the current deliveries; undelivered files stay on disk."""
@@ -147,6 +224,13 @@ class Spool:
         for thread in self._threads:
             thread.join(timeout_s)
         self._threads.clear()
+
+    def _start_workers(self) -> None:
+        self._stopping.clear()
+        for number in range(self._workers):
+            thread = threading.Thread(target=self._work, name=f"scp-forward-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def _enqueue(self, job: _Job) -> None:
         with self._idle:
@@ -174,6 +258,7 @@ class Spool:
             job = self._jobs.get()
             if job is None or self._stopping.is_set():
                 return
+            assert self._deliver is not None  # only forwarding spools start workers
             try:
                 self._deliver(self._read_data(job.path), job.sent)
             except Retry as exc:
@@ -197,6 +282,7 @@ class Spool:
         job.path.unlink(missing_ok=True)
         self._room.release()
         with self._idle:
+            self._queued.discard(job.path)
             self._pending -= 1
             if not self._pending:
                 self._idle.notify_all()

@@ -1,0 +1,129 @@
+"""``radbridge gateway dicom`` stores into Orthanc from a forwarder process of its own.
+
+Run as a real command against a real Orthanc and database: instances sent by DCMTK arrive; a
+forwarder killed with SIGKILL is replaced and loses nothing; SIGTERM stops both processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.orthanc import LocalOrthanc
+from services.cli.launcher import radbridge_argv
+from tests.fixtures.databases import Database
+from tests.fixtures.orthanc import (
+    PASSWORD,
+    STORESCU,
+    USERNAME,
+    free_port,
+    fresh_ct,
+    make_config,
+    run_dcmtk,
+)
+from tests.gateway.ingest_identity.conftest import SCP_AET, Site
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def own_orthanc(tmp_path: Path) -> Iterator[LocalOrthanc]:
+    process = LocalOrthanc(make_config(tmp_path / "orthanc"))
+    process.start()
+    process.wait_ready(timeout=20)
+    yield process
+    process.stop()
+
+
+def _eventually(check: Callable[[], bool], limit_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _forwarders(parent: int) -> list[int]:
+    """Return the live forwarder processes (multiprocessing children) of ``parent``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat[1]) == parent and stat[0] != "Z" and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def _stored_sop_uids(orthanc: LocalOrthanc) -> set[str]:
+    url = orthanc.config.http_url
+    with httpx.Client(auth=(USERNAME, PASSWORD), timeout=10) as http:
+        return {
+            http.get(f"{url}/instances/{i}/simplified-tags").json()["SOPInstanceUID"]
+            for i in http.get(f"{url}/instances").json()
+        }
+
+
+def test_the_scp_command_forwards_from_its_own_process_and_replaces_a_dead_one(
+    site: Site, own_orthanc: LocalOrthanc, use_database: Database, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "RADBRIDGE_STATE_DIR": str(tmp_path / "state"),
+        "RADBRIDGE_DATABASE__URL": use_database.url,
+        "RADBRIDGE_ORTHANC__URL": own_orthanc.config.http_url,
+        "RADBRIDGE_ORTHANC__USERNAME": USERNAME,
+        "RADBRIDGE_ORTHANC__PASSWORD": PASSWORD,
+        "RADBRIDGE_ORTHANC__DICOM_AET": SCP_AET,
+        "RADBRIDGE_STORAGE__LOCAL_ROOT": str(tmp_path / "objects"),
+    }
+    argv = radbridge_argv("gateway", "dicom", "--host", "127.0.0.1", "--port", str(port))
+    with (tmp_path / "scp.log").open("wb") as log:
+        scp = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert _eventually(lambda: _listening(port)), (tmp_path / "scp.log").read_text()
+        assert _eventually(lambda: len(_forwarders(scp.pid)) == 1)
+        (first_forwarder,) = _forwarders(scp.pid)
+
+        path, ds = fresh_ct(tmp_path)
+        sent = run_dcmtk(STORESCU, "-aet", site.node_a, "-aec", SCP_AET, "127.0.0.1", port, path)
+        assert sent.returncode == 0, sent.stderr
+        assert _eventually(lambda: ds.SOPInstanceUID in _stored_sop_uids(own_orthanc))
+
+        os.kill(first_forwarder, signal.SIGKILL)
+        assert _eventually(lambda: _forwarders(scp.pid) not in ([], [first_forwarder])), (
+            "the SCP did not replace its dead forwarder"
+        )
+        path, again = fresh_ct(tmp_path)
+        sent = run_dcmtk(STORESCU, "-aet", site.node_b, "-aec", SCP_AET, "127.0.0.1", port, path)
+        assert sent.returncode == 0, sent.stderr
+        assert _eventually(lambda: again.SOPInstanceUID in _stored_sop_uids(own_orthanc))
+        (second_forwarder,) = _forwarders(scp.pid)
+
+        scp.send_signal(signal.SIGTERM)
+        assert scp.wait(30) == 0
+        assert not Path(f"/proc/{second_forwarder}").exists(), "the forwarder outlived the SCP"
+        assert list((tmp_path / "state" / "scp-spool").glob("*.dcm")) == []
+    finally:
+        if scp.poll() is None:
+            scp.kill()
+            scp.wait(10)
