@@ -99,6 +99,16 @@ def _quarantine(  # noqa: PLR0913 - one held instance and where it came from
     )
 
 
+def _upload_here(orthanc: OrthancPort, data: bytes) -> Future[UploadResult]:
+    """Upload in this thread; the outcome is kept as a future, like the pooled uploads'."""
+    done: Future[UploadResult] = Future()
+    try:
+        done.set_result(orthanc.upload_instance(data))
+    except Exception as exc:  # re-raised by result(), where the pooled ones raise theirs
+        done.set_exception(exc)
+    return done
+
+
 def _sender(session: Session, organization_id: uuid.UUID) -> Sender:
     sender = SENDERS.get(organization_id)
     if sender is None:
@@ -158,11 +168,14 @@ def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they cam
     outcome = StowOutcome(stored=[], failed=[])
     sender = _sender(session, principal.organization_id)
     uploads: list[tuple[Verdict, Future[UploadResult]]] = []
-    for data in parts:
+    for number, data in enumerate(parts, start=1):
         admitted = admit(data, sender)  # validated, patient namespaced for Orthanc
         verdict = admitted.verdict
-        if verdict.ok:  # Orthanc stores it while the next part is checked
+        if verdict.ok and number < len(parts):  # stored while the next part is checked
             uploads.append((verdict, FORWARDERS.submit(orthanc.upload_instance, admitted.data)))
+            continue
+        if verdict.ok:  # the last part: nothing to overlap with, so no thread hop
+            uploads.append((verdict, _upload_here(orthanc, admitted.data)))
             continue
         _quarantine(
             session, store, principal, data, verdict.reason_code, verdict.reason, source=source

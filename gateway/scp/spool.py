@@ -137,12 +137,18 @@ class Spool:
         self._enqueue(_Job(path, sent))
 
     def _write(self, data: bytes, sent: Sent) -> Path:
+        """Write one file: plain descriptor writes, no buffered file object on the hot path."""
         name = uuid.uuid4().hex
         path, partial = self.folder / f"{name}.dcm", self.folder / f"{name}.part"
         header = json.dumps(asdict(sent)).encode()
-        with partial.open("wb") as handle:
-            handle.write(struct.pack("<I", len(header)) + header)
-            handle.write(data)
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            for chunk in (struct.pack("<I", len(header)) + header, data):
+                pending = memoryview(chunk)
+                while pending:  # a regular file takes it all at once unless the disk is full
+                    pending = pending[os.write(fd, pending) :]
+        finally:
+            os.close(fd)
         os.replace(partial, path)
         return path
 
