@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import typer
 
 from gateway.bench import upload as upload_bench
@@ -19,7 +21,10 @@ def ingest(  # noqa: PLR0913 - one option per benchmark size
     large_side: int | None = typer.Option(None, help="Radiograph side in pixels (2736)."),
     per_request: int = typer.Option(16, min=1, help="Slices per STOW-RS request (batched run)."),
     gateway_workers: int = typer.Option(
-        1, min=1, help="HTTP worker processes of the gateway (gateway.workers)."
+        os.cpu_count() or 1,
+        min=1,
+        help="HTTP worker processes of the gateway (gateway.workers); one per core by default,"
+        " as Orthanc's own threads use every core.",
     ),
     only: list[str] = typer.Option(
         [], help=f"Run only these scenarios (repeat): {', '.join(sorted(SCENARIOS))}."
