@@ -6,27 +6,30 @@ that each figure and ratio is produced.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gateway.bench.ingest import BenchOptions, report, run_bench
 from tests.fixtures.orthanc import require_orthanc
 
 pytestmark = pytest.mark.integration
+TINY = BenchOptions(  # every path, at sizes that take seconds
+    rounds=2,
+    small_count=12,
+    small_clients=2,
+    large_count=2,
+    large_clients=2,
+    cstore_count=12,
+    large_side=256,
+    disk_probe_mb=8,
+    per_request=4,
+)
 
 
 def test_bench_ingest_runs_every_path_and_prints_ratios() -> None:
     require_orthanc()
-    options = BenchOptions(
-        rounds=2,
-        small_count=12,
-        small_clients=2,
-        large_count=2,
-        large_clients=2,
-        cstore_count=12,
-        large_side=256,
-        disk_probe_mb=8,
-        per_request=4,
-    )
+    options = TINY
     lines: list[str] = []
 
     result = run_bench(options, echo=lines.append)
@@ -54,15 +57,8 @@ def test_bench_ingest_runs_every_path_and_prints_ratios() -> None:
 
 def test_bench_ingest_runs_only_the_scenarios_asked_for_with_several_http_workers() -> None:
     require_orthanc()
-    options = BenchOptions(
-        rounds=1,
-        small_count=8,
-        small_clients=2,
-        large_count=1,
-        large_side=256,
-        disk_probe_mb=8,
-        only=frozenset({"stow-single"}),
-        gateway_workers=2,
+    options = replace(
+        TINY, rounds=1, small_count=8, only=frozenset({"stow-single"}), gateway_workers=2
     )
 
     result = run_bench(options, echo=lambda _line: None)

@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import select
 
 from gateway.api.app import create_app
 from gateway.api.dependencies import object_store, orthanc_client
 from gateway.ingest.watcher import FEED, ChangeWatcher
+from gateway.orthanc import LocalOrthanc
 from gateway.scp.nodes import NodeDirectory
 from gateway.scp.server import DicomGateway
 from services.auth.tokens import TokenClaims, issue_access_token
@@ -30,7 +32,17 @@ from services.tenant import service as tenant_service
 from tests.factories.tenant import Account, Consortium, build_consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.live_server import live_server
-from tests.fixtures.orthanc import ECHOSCU, STORESCU, OrthancHandle, free_port, last_seq, run_dcmtk
+from tests.fixtures.orthanc import (
+    ECHOSCU,
+    PASSWORD,
+    STORESCU,
+    USERNAME,
+    OrthancHandle,
+    free_port,
+    last_seq,
+    make_config,
+    run_dcmtk,
+)
 
 SCP_AET = "RBGATEWAY"
 
@@ -65,6 +77,26 @@ def site(use_database: Database, orthanc: OrthancHandle) -> Site:
             )
         cursor.advance(session, FEED, last_seq(orthanc))  # only this test's changes matter
     return Site(consortium, f"A{tag}", f"B{tag}")
+
+
+@pytest.fixture
+def own_orthanc(tmp_path: Path) -> Iterator[LocalOrthanc]:
+    """An Orthanc this test may stop and start again (same ports, same storage)."""
+    process = LocalOrthanc(make_config(tmp_path / "orthanc"))
+    process.start()
+    process.wait_ready(timeout=20)
+    yield process
+    process.stop()
+
+
+def sop_uids_in(orthanc: LocalOrthanc) -> list[str]:
+    """Return the SOP Instance UID of every instance ``orthanc`` holds."""
+    url = orthanc.config.http_url
+    with httpx.Client(auth=(USERNAME, PASSWORD), timeout=10) as http:
+        return [
+            http.get(f"{url}/instances/{i}/simplified-tags").json()["SOPInstanceUID"]
+            for i in http.get(f"{url}/instances").json()
+        ]
 
 
 def set_charset_override(db: Database, ae_title: str, charset: str) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydicom import dcmread
@@ -23,7 +25,7 @@ def _ct() -> bytes:
 def test_reads_seeks_and_tells_like_bytesio() -> None:
     data = bytes(range(256)) * 4
     ours, theirs = BufferFile(memoryview(data)[10:900]), io.BytesIO(data[10:900])
-    for step in (
+    steps: tuple[Callable[[Any], object], ...] = (
         lambda f: f.read(5),
         lambda f: f.seek(100),
         lambda f: f.read(0),
@@ -33,7 +35,8 @@ def test_reads_seeks_and_tells_like_bytesio() -> None:
         lambda f: f.seek(20, io.SEEK_SET) and f.seek(-5, io.SEEK_CUR),
         lambda f: f.tell(),
         lambda f: f.read(-1),
-    ):
+    )
+    for step in steps:
         assert step(ours) == step(theirs)
     target = bytearray(4)
     ours.seek(0)

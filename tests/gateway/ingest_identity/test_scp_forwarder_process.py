@@ -10,11 +10,8 @@ import os
 import signal
 import socket
 import subprocess
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gateway.orthanc import LocalOrthanc
@@ -26,30 +23,12 @@ from tests.fixtures.orthanc import (
     USERNAME,
     free_port,
     fresh_ct,
-    make_config,
     run_dcmtk,
 )
-from tests.gateway.ingest_identity.conftest import SCP_AET, Site
+from tests.fixtures.polling import eventually
+from tests.gateway.ingest_identity.conftest import SCP_AET, Site, sop_uids_in
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_orthanc(tmp_path: Path) -> Iterator[LocalOrthanc]:
-    process = LocalOrthanc(make_config(tmp_path / "orthanc"))
-    process.start()
-    process.wait_ready(timeout=20)
-    yield process
-    process.stop()
-
-
-def _eventually(check: Callable[[], bool], limit_s: float = 30.0) -> bool:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def _listening(port: int) -> bool:
@@ -73,15 +52,6 @@ def _forwarders(parent: int) -> list[int]:
     return found
 
 
-def _stored_sop_uids(orthanc: LocalOrthanc) -> set[str]:
-    url = orthanc.config.http_url
-    with httpx.Client(auth=(USERNAME, PASSWORD), timeout=10) as http:
-        return {
-            http.get(f"{url}/instances/{i}/simplified-tags").json()["SOPInstanceUID"]
-            for i in http.get(f"{url}/instances").json()
-        }
-
-
 def test_the_scp_command_forwards_from_its_own_process_and_replaces_a_dead_one(
     site: Site, own_orthanc: LocalOrthanc, use_database: Database, tmp_path: Path
 ) -> None:
@@ -100,23 +70,23 @@ def test_the_scp_command_forwards_from_its_own_process_and_replaces_a_dead_one(
     with (tmp_path / "scp.log").open("wb") as log:
         scp = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        assert _eventually(lambda: _listening(port)), (tmp_path / "scp.log").read_text()
-        assert _eventually(lambda: len(_forwarders(scp.pid)) == 1)
+        assert eventually(lambda: _listening(port), 30), (tmp_path / "scp.log").read_text()
+        assert eventually(lambda: len(_forwarders(scp.pid)) == 1, 30)
         (first_forwarder,) = _forwarders(scp.pid)
 
         path, ds = fresh_ct(tmp_path)
         sent = run_dcmtk(STORESCU, "-aet", site.node_a, "-aec", SCP_AET, "127.0.0.1", port, path)
         assert sent.returncode == 0, sent.stderr
-        assert _eventually(lambda: ds.SOPInstanceUID in _stored_sop_uids(own_orthanc))
+        assert eventually(lambda: ds.SOPInstanceUID in sop_uids_in(own_orthanc), 30)
 
         os.kill(first_forwarder, signal.SIGKILL)
-        assert _eventually(lambda: _forwarders(scp.pid) not in ([], [first_forwarder])), (
+        assert eventually(lambda: _forwarders(scp.pid) not in ([], [first_forwarder]), 30), (
             "the SCP did not replace its dead forwarder"
         )
         path, again = fresh_ct(tmp_path)
         sent = run_dcmtk(STORESCU, "-aet", site.node_b, "-aec", SCP_AET, "127.0.0.1", port, path)
         assert sent.returncode == 0, sent.stderr
-        assert _eventually(lambda: again.SOPInstanceUID in _stored_sop_uids(own_orthanc))
+        assert eventually(lambda: again.SOPInstanceUID in sop_uids_in(own_orthanc), 30)
         (second_forwarder,) = _forwarders(scp.pid)
 
         scp.send_signal(signal.SIGTERM)

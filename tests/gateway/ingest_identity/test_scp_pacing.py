@@ -126,7 +126,7 @@ def test_only_acceptor_naps_change_and_every_other_time_function_is_the_real_one
 
     pacing.wake_acceptors_on_messages()
     pacing.wake_acceptors_on_messages()  # idempotent
-    clock = pynetdicom.association.time
+    clock = vars(pynetdicom.association)["time"]
     assert isinstance(clock, pacing._WakingClock)
     assert clock.monotonic is time.monotonic
     started = time.monotonic()

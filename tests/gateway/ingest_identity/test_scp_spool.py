@@ -6,10 +6,8 @@ stopped with instances still spooled, started again on the same spool.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pydicom.uid import UID
 from pynetdicom.dsutils import create_file_meta, encode_file_meta
@@ -20,20 +18,10 @@ from gateway.scp.part10 import part10_file
 from gateway.scp.server import DicomGateway
 from services.kit.storage import LocalDiskStore
 from tests.fixtures.databases import Database
-from tests.fixtures.orthanc import PASSWORD, USERNAME, free_port, fresh_ct, make_config
-from tests.gateway.ingest_identity.conftest import SCP_AET, Scp, Site, storescu
+from tests.fixtures.orthanc import PASSWORD, USERNAME, free_port, fresh_ct
+from tests.gateway.ingest_identity.conftest import SCP_AET, Scp, Site, sop_uids_in, storescu
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_orthanc(tmp_path: Path) -> Iterator[LocalOrthanc]:
-    """An Orthanc this test may stop and start again (same ports, same storage)."""
-    process = LocalOrthanc(make_config(tmp_path / "orthanc"))
-    process.start()
-    process.wait_ready(timeout=20)
-    yield process
-    process.stop()
 
 
 def _gateway(orthanc: LocalOrthanc, db: Database, tmp_path: Path) -> DicomGateway:
@@ -46,15 +34,6 @@ def _gateway(orthanc: LocalOrthanc, db: Database, tmp_path: Path) -> DicomGatewa
         spool_dir=tmp_path / "spool",
         timeout_s=10,
     )
-
-
-def _sop_uids_in(orthanc: LocalOrthanc) -> list[str]:
-    url = orthanc.config.http_url
-    with httpx.Client(auth=(USERNAME, PASSWORD), timeout=10) as http:
-        return [
-            http.get(f"{url}/instances/{i}/simplified-tags").json()["SOPInstanceUID"]
-            for i in http.get(f"{url}/instances").json()
-        ]
 
 
 def test_an_instance_acknowledged_while_orthanc_is_down_arrives_when_it_is_back(
@@ -74,7 +53,7 @@ def test_an_instance_acknowledged_while_orthanc_is_down_arrives_when_it_is_back(
         own_orthanc.start()
         own_orthanc.wait_ready(timeout=20)
         assert gateway.spool.drain(40.0)
-        assert ds.SOPInstanceUID in _sop_uids_in(own_orthanc)
+        assert ds.SOPInstanceUID in sop_uids_in(own_orthanc)
         assert list((tmp_path / "spool").iterdir()) == []
     finally:
         gateway.stop()
@@ -101,7 +80,7 @@ def test_instances_spooled_before_a_stop_are_forwarded_once_at_the_next_start(
     finally:
         second.stop()
 
-    assert sorted(_sop_uids_in(own_orthanc)) == sorted(p.stem for p in paths)  # each once
+    assert sorted(sop_uids_in(own_orthanc)) == sorted(p.stem for p in paths)  # each once
     assert list((tmp_path / "spool").iterdir()) == []
 
 

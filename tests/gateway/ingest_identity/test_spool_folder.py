@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from gateway.scp.spool import Retry, Sent, Spool
+from tests.fixtures.polling import eventually
 
 SENT = Sent(ae_title="CT01", tenant_id="t", organization_id="o", node_id="n")
 
@@ -62,15 +63,6 @@ def forwarding(tmp_path: Path, delivered: Delivered) -> Iterator[Callable[[], No
         assert not thread.is_alive()
 
 
-def _eventually(check: Callable[[], bool], limit_s: float = 10.0) -> bool:
-    deadline = time.monotonic() + limit_s
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_what_one_process_spools_the_other_delivers_once_and_removes(
     tmp_path: Path, delivered: Delivered, forwarding: Callable[[], None]
 ) -> None:
@@ -114,9 +106,12 @@ def test_the_writer_waits_for_room_while_deliveries_are_held_up(
     writer.put(b"A", SENT)
     writer.put(b"B", SENT)
     third_written = threading.Event()
-    threading.Thread(
-        target=lambda: (writer.put(b"C", SENT), third_written.set()), daemon=True
-    ).start()
+
+    def put_third() -> None:
+        writer.put(b"C", SENT)
+        third_written.set()
+
+    threading.Thread(target=put_third, daemon=True).start()
 
     assert not third_written.wait(0.3)  # a modality is slowed down, not piled up on disk
     assert writer.pending == 2
@@ -152,7 +147,7 @@ def test_a_spooled_file_without_a_readable_sender_is_left_for_an_admin(
     forwarding()
     writer.put(b"GOOD", SENT)
 
-    assert _eventually(lambda: delivered.items == [b"GOOD"])
+    assert eventually(lambda: delivered.items == [b"GOOD"])
     assert (tmp_path / "broken.dcm").exists()
 
 
