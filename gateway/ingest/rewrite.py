@@ -20,6 +20,7 @@ from gateway.ingest.buffer_file import Buffer, open_buffer
 SPECIFIC_CHARACTER_SET = BaseTag(0x00080005)
 PATIENT_ID = BaseTag(0x00100020)
 ISSUER_OF_PATIENT_ID = BaseTag(0x00100021)
+_EDITABLE = frozenset(map(int, (SPECIFIC_CHARACTER_SET, PATIENT_ID, ISSUER_OF_PATIENT_ID)))
 LO_MAX = 64
 _LONG_HEADER_VRS = {"OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV"}
 
@@ -90,7 +91,9 @@ def _scan(
     implicit = bool(syntax.is_implicit_VR)
     found: dict[int, _Element] = {}
     starts: list[tuple[int, int]] = []
-    for tag in sorted(ds.keys()):  # keys only: iterating a Dataset decodes values
+    # Keys only: iterating a Dataset decodes values. Sorted and matched as plain ints: BaseTag's
+    # own comparison operators were a quarter of the whole admission of a CT slice.
+    for tag in sorted(ds.keys(), key=int):
         item = ds.get_item(tag, keep_deferred=True)
         # Raw elements know their value offset; ones pydicom decoded while reading (the
         # character set) or deferred (large values) keep it as ``file_tell``.
@@ -101,7 +104,7 @@ def _scan(
         long_length = implicit or vr in _LONG_HEADER_VRS
         start = value_at - (12 if vr in _LONG_HEADER_VRS else 8)
         starts.append((int(tag), start))
-        if tag in (SPECIFIC_CHARACTER_SET, PATIENT_ID, ISSUER_OF_PATIENT_ID):
+        if int(tag) in _EDITABLE:
             fmt, size = ("<I", 4) if long_length else ("<H", 2)
             (length,) = struct.unpack_from(fmt, data, value_at - size)
             end = -1 if length == 0xFFFFFFFF else value_at + length

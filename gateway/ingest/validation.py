@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pydicom
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 from pydicom.tag import BaseTag
@@ -24,6 +25,12 @@ MAX_DIMENSION = 65535
 DEFER_BYTES = 4096  # larger values (pixel data) are located, never copied, while checking
 UNDEFINED_LENGTH = 0xFFFFFFFF
 UID_KEYWORDS = ("SOPClassUID", "SOPInstanceUID", "StudyInstanceUID", "SeriesInstanceUID")
+_UID_TAGS = {  # (0008,0016), (0008,0018), (0020,000D), (0020,000E)
+    "SOPClassUID": BaseTag(0x00080016),
+    "SOPInstanceUID": BaseTag(0x00080018),
+    "StudyInstanceUID": BaseTag(0x0020000D),
+    "SeriesInstanceUID": BaseTag(0x0020000E),
+}
 PIXEL_DATA = BaseTag(0x7FE00010)
 
 
@@ -52,8 +59,15 @@ class Inspection:
 
 
 def _uid(ds: Dataset, keyword: str) -> str:
-    value = ds.get(keyword, "")
-    return str(value).strip() if value is not None else ""
+    """Return a UID from its raw bytes: pydicom's conversion cost more than all else here."""
+    item = ds.get_item(_UID_TAGS[keyword], keep_deferred=True)
+    if item is None:
+        return ""
+    if not isinstance(item, RawDataElement):  # already converted by someone
+        return str(item.value).strip() if item.value is not None else ""
+    if item.value is None:  # deferred: longer than DEFER_BYTES, which no UID can be
+        raise ValueError(f"{keyword} is {item.length} bytes long")
+    return bytes(item.value).decode("ascii").strip("\x00 ").strip()
 
 
 def _pixel_problem(ds: Dataset, size: int) -> str:
@@ -97,7 +111,7 @@ def _truncation(ds: Dataset, size: int) -> str:
         return ""
     if not len(ds):
         return ""
-    last = ds.get_item(max(ds.keys()), keep_deferred=True)
+    last = ds.get_item(max(ds.keys(), key=int), keep_deferred=True)
     length, at = getattr(last, "length", 0), getattr(last, "value_tell", None)
     if not isinstance(at, int) or length == UNDEFINED_LENGTH or at + length <= size:
         return ""
