@@ -15,7 +15,7 @@ from gateway.ingest import patient_namespace
 from gateway.ingest.buffer_file import Buffer
 from gateway.ingest.rewrite import Edits, RewriteError, ValueTooLong, rewrite
 from gateway.ingest.validation import Verdict, inspect_instance
-from services.contracts.ai_results import is_radbridge_output_series
+from services.contracts.ai_results import OUTPUT_MODALITIES, is_radbridge_output_series
 from services.contracts.ingest import CHARACTER_SET_OVERRIDES
 
 # DICOM defined terms a node's override may name (GB18030 is a superset of GBK and GB2312).
@@ -54,8 +54,11 @@ def admit(data: Buffer, sender: Sender) -> Admitted:
         return Admitted(verdict)
     common = (verdict.sop_class_uid, verdict.sop_instance_uid, verdict.study_instance_uid)
     header = inspection.header
-    if header is not None and is_radbridge_output_series(
-        str(header.get("Modality") or ""), str(header.get("SeriesDescription") or "")
+    modality = str(header.get("Modality") or "") if header is not None else ""
+    if (  # the description is decoded only where it can matter (its charset costs)
+        header is not None
+        and modality.strip().upper() in OUTPUT_MODALITIES
+        and is_radbridge_output_series(modality, str(header.get("SeriesDescription") or ""))
     ):  # only RadBridge writes these; ingest leaves them out of the study and viewers trust them
         return Admitted(
             Verdict(

@@ -32,6 +32,13 @@ _UID_TAGS = {  # (0008,0016), (0008,0018), (0020,000D), (0020,000E)
     "SeriesInstanceUID": BaseTag(0x0020000E),
 }
 PIXEL_DATA = BaseTag(0x7FE00010)
+_NUMBER_TAGS = {
+    "Rows": BaseTag(0x00280010),
+    "Columns": BaseTag(0x00280011),
+    "NumberOfFrames": BaseTag(0x00280008),
+    "SamplesPerPixel": BaseTag(0x00280002),
+    "BitsAllocated": BaseTag(0x00280100),
+}
 
 
 @dataclass(frozen=True)
@@ -70,12 +77,37 @@ def _uid(ds: Dataset, keyword: str) -> str:
     return bytes(item.value).decode("ascii").strip("\x00 ").strip()
 
 
+def _number(ds: Dataset, keyword: str, default: int) -> int:
+    """Return an image-header number, from its raw bytes when they are plain (the usual case).
+
+    A little-endian US of 2 bytes or an IS of digits is read directly: pydicom's conversion of
+    five of them was a sixth of the admission of a CT slice. Anything else goes through pydicom
+    as before, so every unusual value gets the verdict it always got.
+    """
+    item = ds.get_item(_NUMBER_TAGS[keyword], keep_deferred=True)
+    if isinstance(item, RawDataElement) and isinstance(item.value, bytes):
+        raw = item.value
+        if keyword == "NumberOfFrames" and raw.strip(b" \x00").isdigit():
+            return int(raw.strip(b" \x00")) or default  # as below: 0 counts as absent
+        if (
+            keyword != "NumberOfFrames"
+            and len(raw) == 2  # one US value
+            and item.is_little_endian
+            and item.VR in (None, "US")
+        ):
+            return int.from_bytes(raw, "little") or default
+    value = ds.get(keyword)
+    if keyword == "NumberOfFrames":
+        return int(str(value or default) or default)
+    return int(value or default)
+
+
 def _pixel_problem(ds: Dataset, size: int) -> str:
-    if "PixelData" not in ds:
+    if PIXEL_DATA not in ds:
         return ""
-    rows, cols = int(ds.get("Rows") or 0), int(ds.get("Columns") or 0)
-    frames = int(str(ds.get("NumberOfFrames") or 1) or 1)
-    samples, bits = int(ds.get("SamplesPerPixel") or 1), int(ds.get("BitsAllocated") or 0)
+    rows, cols = _number(ds, "Rows", 0), _number(ds, "Columns", 0)
+    frames = _number(ds, "NumberOfFrames", 1)
+    samples, bits = _number(ds, "SamplesPerPixel", 1), _number(ds, "BitsAllocated", 0)
     if not (0 < rows <= MAX_DIMENSION and 0 < cols <= MAX_DIMENSION) or bits not in {
         1,
         8,

@@ -31,6 +31,10 @@ REPORT_SERIES_DESCRIPTION = "SIGNED REPORT"
 REPORT_MODALITIES = frozenset({"SR", "DOC"})
 
 
+# Every modality a RadBridge output series can have: any other is never one of ours.
+OUTPUT_MODALITIES = AI_RESULT_MODALITIES | REPORT_MODALITIES
+
+
 def is_radbridge_output_series(modality: str, series_description: str) -> bool:
     """Return whether a series was written by RadBridge itself (AI results or the report)."""
     if is_ai_result_series(modality, series_description):
