@@ -200,12 +200,12 @@ class Spool:
         self._start_workers()
         try:
             while not stop.is_set() and not give_up():
-                found = self._queue_new_files()
+                found = self._queue_new_files(stop)
                 stop.wait(_SCAN_BUSY_S if found else _SCAN_IDLE_S)
         finally:
             self.stop()
 
-    def _queue_new_files(self) -> int:
+    def _queue_new_files(self, stop: threading.Event) -> int:
         names = sorted(e.name for e in os.scandir(self.folder) if e.name.endswith(".dcm"))
         found = 0
         for name in names:
@@ -217,7 +217,12 @@ class Spool:
             sent = self._read_sent(path)
             if sent is None:
                 continue
-            self._room.acquire()  # at most max_pending read ahead of the deliveries
+            # At most max_pending ahead of the deliveries (Orthanc down: retries hold them all).
+            while not self._room.acquire(timeout=_SCAN_IDLE_S):
+                if stop.is_set():
+                    with self._idle:
+                        self._queued.discard(path)  # found again by the next start
+                    return found
             self._enqueue(_Job(path, sent))
             found += 1
         return found

@@ -164,3 +164,26 @@ def test_forwarding_stops_when_told_to_give_up(tmp_path: Path, delivered: Delive
     orphaned.set()  # the SCP process that started the forwarder is gone
     thread.join(5)
     assert not thread.is_alive()
+
+
+def test_forwarding_stops_when_told_even_while_orthanc_is_down(tmp_path: Path) -> None:
+    """Retries hold every slot while Orthanc is down; a stop must not wait for a free one."""
+
+    def orthanc_down(_data: bytes, _sent: Sent) -> None:
+        raise Retry("image store unavailable")
+
+    writer = Spool(tmp_path, None)
+    writer.start()
+    for number in range(3):
+        writer.put(b"WAITING%d" % number, SENT)
+    forwarder = Spool(tmp_path, orthanc_down, max_pending=1, retry_base_s=0.05)
+    stop = threading.Event()
+    thread = threading.Thread(target=forwarder.forward_folder, args=(stop,), daemon=True)
+    thread.start()
+    time.sleep(0.3)  # one file retrying, the scan waiting for room for the next
+
+    stop.set()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    assert writer.pending == 3  # nothing delivered, nothing lost
