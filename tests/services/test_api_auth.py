@@ -16,7 +16,6 @@ from services.domain.roles import Role
 from services.kit.db import session_scope
 from services.models import ApiClient, User
 from services.tenant import service as tenant_service
-from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Account, Consortium
 from tests.fixtures.databases import Database
 
@@ -29,11 +28,6 @@ CLIENT_SECRET = "edge-uploader-secret"
 def client(use_database: Database) -> Iterator[TestClient]:
     with TestClient(create_app()) as test_client:
         yield test_client
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
 
 
 @pytest.fixture

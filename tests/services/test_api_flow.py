@@ -18,7 +18,6 @@ from services.kit.settings import get_settings
 from services.models import AuditEvent, Study
 from services.report.rendering import render_and_store
 from tests.factories import study as study_factory
-from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Account, Consortium
 from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
@@ -28,17 +27,6 @@ pytestmark = pytest.mark.integration
 FINDINGS = "Both lungs are clear. Heart size is normal."
 IMPRESSION = "No acute cardiopulmonary abnormality."
 DRAFT = {"findings": FINDINGS, "impression": IMPRESSION, "language": "en"}
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
-def other(use_database: Database) -> Consortium:
-    """A second consortium, to prove the tenant boundary."""
-    return tenant_factory.build_consortium(use_database.factory)
 
 
 @pytest.fixture

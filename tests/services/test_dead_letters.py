@@ -18,7 +18,6 @@ from services.kit.db import OutboxMessage, session_scope
 from services.models import AuditEvent, InferenceJob, Study
 from services.study import service as study_service
 from tests.factories import study as study_factory
-from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Consortium
 from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
@@ -27,16 +26,6 @@ pytestmark = pytest.mark.integration
 
 URL = "/api/v1/ai/dead-letters"
 ERROR = "ModelNotFound: The server does not serve model 'image_quality' version 42"
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
-def other(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
 
 
 def failed_job(db: Database, consortium: Consortium) -> InferenceJob:

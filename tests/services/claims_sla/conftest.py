@@ -6,7 +6,6 @@ import dataclasses
 import uuid
 from typing import Any
 
-import pytest
 from httpx import Response
 from sqlalchemy import select
 
@@ -15,20 +14,8 @@ from services.kit import db as kit_db
 from services.kit.db import session_scope
 from services.models import Organization, Study, WorklistItem
 from tests.factories import study as study_factory
-from tests.factories import tenant as tenant_factory
-from tests.factories.tenant import Account, Consortium
+from tests.factories.tenant import Account
 from tests.fixtures.databases import Database
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
-def other(use_database: Database) -> Consortium:
-    """A second consortium, to prove the tenant boundary."""
-    return tenant_factory.build_consortium(use_database.factory)
 
 
 def add_study(db: Database, clinic: Organization, **facts: Any) -> tuple[Study, WorklistItem]:

@@ -1,5 +1,8 @@
-"""Critical-value fixtures: the delivery fixtures (API, consortium, loopback peers allowed)."""
+"""Critical-value fixtures: the delivery fixtures (API, loopback peers allowed).
 
-from tests.services.delivery.conftest import api, consortium, delivery_env
+``consortium`` comes from ``tests/services/conftest.py``.
+"""
 
-__all__ = ["api", "consortium", "delivery_env"]
+from tests.services.delivery.conftest import api, delivery_env
+
+__all__ = ["api", "delivery_env"]

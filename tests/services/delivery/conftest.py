@@ -21,7 +21,6 @@ from services.kit.settings import get_settings
 from services.models import Report, Study
 from services.report.rendering import render_and_store
 from tests.factories import study as study_factory
-from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Account, Consortium
 from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
@@ -45,11 +44,6 @@ def delivery_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def api(use_database: Database, delivery_env: None) -> Iterator[Api]:
     with TestClient(create_app()) as client:
         yield Api(client)
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
 
 
 def post_json(api: Api, account: Account, url: str, body: dict[str, Any]) -> Response:

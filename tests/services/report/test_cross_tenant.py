@@ -14,8 +14,6 @@ from services.kit.db import session_scope
 from services.kit.settings import get_settings
 from services.models import Report, ReportKeyImage, Series, Study
 from services.report.rendering import render_and_store
-from tests.factories import study as study_factory
-from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Account, Consortium
 from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
@@ -28,24 +26,6 @@ pytestmark = pytest.mark.integration
 def api(use_database: Database) -> Iterator[Api]:
     with TestClient(create_app()) as client:
         yield Api(client)
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
-def other(use_database: Database) -> Consortium:
-    """A second consortium: its users must not reach the first one's reports."""
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
-def study(use_database: Database, consortium: Consortium) -> Study:
-    with session_scope(use_database.factory) as session:
-        registered, _ = study_factory.register_study(session, clinic=consortium.clinic_a)
-    return registered
 
 
 @pytest.fixture

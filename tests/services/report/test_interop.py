@@ -29,11 +29,6 @@ IMPRESSION = "右肺上叶结节，建议随访 & 复查"
 
 
 @pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
 def signed(api: Api, consortium: Consortium, use_database: Database) -> tuple[Study, Report]:
     with session_scope(use_database.factory) as session:
         study, _ = study_factory.register_study(session, clinic=consortium.clinic_a)

@@ -23,7 +23,6 @@ from services.report.rendering import render_and_store
 from services.report.signing.exceptions import RemoteSigningFailed
 from services.report.storage import object_store
 from tests.factories import study as study_factory
-from tests.factories import tenant as tenant_factory
 from tests.factories.tenant import Consortium
 from tests.fixtures.api_client import Api
 from tests.fixtures.databases import Database
@@ -52,11 +51,6 @@ def peer(ca: signing_ca.Issued, monkeypatch: pytest.MonkeyPatch) -> Iterator[Csc
         get_settings.cache_clear()
         yield running
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
 
 
 @pytest.fixture

@@ -28,11 +28,6 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
 def signed(api: Api, consortium: Consortium, use_database: Database) -> tuple[Study, Report]:
     """A study whose report is signed and whose signed PDF is rendered and stored."""
     with session_scope(use_database.factory) as session:

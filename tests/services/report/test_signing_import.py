@@ -50,11 +50,6 @@ JVoZFYIcQoKUxalOvrDJtFLnvw==
 
 
 @pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
 def ca(api: Api, consortium: Consortium) -> signing_ca.Issued:
     """The consortium's CA, imported (certificate only)."""
     authority = signing_ca.authority()

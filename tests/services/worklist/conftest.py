@@ -14,8 +14,6 @@ from services.kit.db import session_scope
 from services.models import Organization, WorklistItem
 from services.worklist import repository
 from tests.factories import study as study_factory
-from tests.factories import tenant as tenant_factory
-from tests.factories.tenant import Consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.live_server import live_server
 
@@ -25,16 +23,6 @@ def base_url(use_database: Database) -> Iterator[str]:
     """The API on a real uvicorn server (live streams need one)."""
     with live_server(create_app()) as url:
         yield url
-
-
-@pytest.fixture
-def consortium(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
-
-
-@pytest.fixture
-def other(use_database: Database) -> Consortium:
-    return tenant_factory.build_consortium(use_database.factory)
 
 
 def add_study(
