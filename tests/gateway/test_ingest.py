@@ -7,7 +7,6 @@ change feed duplicates nothing.
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,6 +32,7 @@ from services.study.routing import configured_routes
 from tests.fixtures.consortium import Consortium, build_consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.live_server import live_server
+from tests.fixtures.multipart import multipart_related
 from tests.fixtures.orthanc import OrthancHandle, fresh_ct, last_seq, storescu
 
 pytestmark = pytest.mark.integration
@@ -236,7 +236,7 @@ class TestStow:
         self, consortium: Consortium, use_database: Database, gateway_url: str
     ) -> None:
         broken = Path(get_testdata_file("MR_truncated.dcm")).read_bytes()  # type: ignore[arg-type]
-        body, content_type = _multipart([broken])
+        body, content_type = multipart_related([broken])
         response = httpx.post(
             f"{gateway_url}/dicomweb/studies",
             content=body,
@@ -261,7 +261,7 @@ class TestStow:
         self, consortium: Consortium, use_database: Database, gateway_url: str
     ) -> None:
         ct = Path(get_testdata_file("CT_small.dcm")).read_bytes()  # type: ignore[arg-type]
-        body, content_type = _multipart([ct])
+        body, content_type = multipart_related([ct])
         anonymous = httpx.post(
             f"{gateway_url}/dicomweb/studies", content=body, headers={"Content-Type": content_type}
         )
@@ -310,17 +310,6 @@ def _raw_post_status(base_url: str, path: str, headers: dict[str, str]) -> int:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         answer = sock.recv(4096).decode("latin-1")
     return int(answer.split(" ", 2)[1])
-
-
-def _multipart(parts: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for part in parts:
-        out.write(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode())
-        out.write(part)
-        out.write(b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f'multipart/related; type="application/dicom"; boundary={boundary}'
 
 
 def test_pydicom_reads_what_we_send() -> None:

@@ -7,7 +7,6 @@ Procedure Priority nor a patient location, so whatever the item shows came from 
 
 from __future__ import annotations
 
-import io
 import subprocess
 import uuid
 from pathlib import Path
@@ -20,6 +19,7 @@ from services.models import QuarantineItem, Study, StudyOrigin, WorklistItem
 from services.worklist import repository
 from tests.fixtures.consortium import Consortium
 from tests.fixtures.databases import Database
+from tests.fixtures.multipart import multipart_related
 from tests.fixtures.orthanc import OrthancHandle
 from tests.gateway.upload.conftest import ROOT, ClinicUpload, drain, make_study, token_for
 from tests.gateway.upload.tus import Tus
@@ -27,19 +27,8 @@ from tests.gateway.upload.tus import Tus
 pytestmark = pytest.mark.integration
 
 
-def _multipart(parts: list[bytes]) -> tuple[bytes, str]:
-    boundary = uuid.uuid4().hex
-    out = io.BytesIO()
-    for part in parts:
-        out.write(f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode())
-        out.write(part)
-        out.write(b"\r\n")
-    out.write(f"--{boundary}--\r\n".encode())
-    return out.getvalue(), f'multipart/related; type="application/dicom"; boundary={boundary}'
-
-
 def _stow(url: str, token: str, paths: list[Path], **params: str) -> httpx.Response:
-    body, content_type = _multipart([p.read_bytes() for p in paths])
+    body, content_type = multipart_related([p.read_bytes() for p in paths])
     return httpx.post(
         f"{url}/dicomweb/studies",
         params=params,
