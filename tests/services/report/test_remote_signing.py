@@ -234,9 +234,11 @@ class TestRemoteSigning:
         assert response.status_code == 422, response.text
         with use_database.factory() as session:
             denied = session.scalars(
-                select(AuditEvent).where(
+                select(AuditEvent)
+                .where(
                     AuditEvent.tenant_id == remote.tenant_id,
                     AuditEvent.action == "signing.remote_registered",
                 )
+                .order_by(AuditEvent.at)  # PostgreSQL returns rows in no particular order
             ).all()
         assert [e.outcome for e in denied] == ["success", "denied"]
