@@ -11,7 +11,10 @@ from services.cli.app import app
 def test_bench_measures_a_signed_two_page_report() -> None:
     result = bench_report.run(runs=2)
     assert result.pages == 2
-    assert 0 < result.baseline_ms < result.render_ms
+    # Both are measured; which is faster is the benchmark's finding, not a correctness fact
+    # (under CI load a one-page baseline once took 1.5 s against a 0.6 s two-page render).
+    assert result.baseline_ms > 0
+    assert result.render_ms > 0
     assert result.sign_ms > 0
     assert result.total_ms >= result.render_ms
     assert result.countersigned_ms > result.countersign_ms > 0
