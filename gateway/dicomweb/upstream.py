@@ -84,7 +84,7 @@ class OrthancDicomWeb:
         url = self.url + path + (f"?{query}" if query else "")
         request = self._client.build_request("GET", url, headers={"Accept": accept})
         try:
-            response = self._client.send(request, stream=True)
+            response = self._send_again_if_dropped(request)
         except httpx.TimeoutException as exc:
             raise ServiceUnavailable("The image store did not answer in time; retry.") from exc
         except httpx.TransportError as exc:
@@ -100,6 +100,17 @@ class OrthancDicomWeb:
                 raise UpstreamRefused("The image store cannot answer in the requested format.")
             raise ServiceUnavailable(f"The image store failed ({status}); retry later.")
         return response
+
+    def _send_again_if_dropped(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request``, once more if Orthanc closed the kept-alive connection under it.
+
+        Orthanc closes a connection idle for ``KeepAliveTimeout`` (1 s); a request sent on it
+        at that moment is never read, so sending it again on a new connection is safe.
+        """
+        try:
+            return self._client.send(request, stream=True)
+        except httpx.RemoteProtocolError:
+            return self._client.send(request, stream=True)
 
     def stream(self, path: str, *, accept: str, params: dict[str, str] | None = None) -> Streamed:
         """Open ``/dicom-web{path}`` and return it for streaming."""

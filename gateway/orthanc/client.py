@@ -3,8 +3,10 @@
 Two things of the library are replaced on purpose:
 
 * Its retry policy retried read errors and read timeouts of every method 3 times, so one call
-  to a hung Orthanc could take 4x its timeout. Here only refused connections are retried
-  (twice, 0.2 s in total); a timeout surfaces at once as ``OrthancUnavailable``.
+  to a hung Orthanc could take 4x its timeout. Here refused connections are retried (twice,
+  0.2 s in total), and an idempotent call once when Orthanc closed the kept-alive connection
+  under it (see ``DroppedConnectionRetry``); a timeout surfaces at once as
+  ``OrthancUnavailable``.
 * Its high-level helpers take no timeout, so every call here goes through the library's
   ``get``/``post``/``put``/``delete`` with an explicit ``timeout``.
 """
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orthanc_api_client as oac
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from gateway.orthanc import _parse
@@ -39,6 +42,30 @@ if TYPE_CHECKING:
 Method = Literal["get", "post", "put", "delete"]
 _MAX_CHANGES = 10_000  # Orthanc caps a /changes page there anyway
 _ARCHIVE_MAGIC = (b"PK\x03\x04", b"\x1f\x8b")  # zip, gzip: never let Orthanc unpack them
+
+
+class DroppedConnectionRetry(Retry):
+    """Retry an idempotent call after a dropped connection, never after a read timeout.
+
+    Orthanc closes a kept-alive connection once it has been idle ``KeepAliveTimeout`` (1 s); a
+    request sent on it at that moment fails with "Remote end closed connection without
+    response" before Orthanc has read it, and sending it again on a new connection is the fix.
+    A read timeout means Orthanc is stuck, so it is raised at once instead.
+    """
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> DroppedConnectionRetry:
+        """Raise a read timeout as it is; count anything else as urllib3 does."""
+        if isinstance(error, ReadTimeoutError):
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 class OrthancClient:
@@ -73,8 +100,8 @@ class OrthancClient:
         session = getattr(self._api, "_http_session", None)
         if not isinstance(session, requests.Session):  # the library changed under us
             raise RuntimeError("orthanc_api_client no longer exposes its requests session")
-        retries = Retry(
-            total=2, connect=2, read=False, status=0, other=0, redirect=0, backoff_factor=0.1
+        retries = DroppedConnectionRetry(
+            total=2, connect=2, read=1, status=0, other=0, redirect=0, backoff_factor=0.1
         )
         for prefix in ("http://", "https://"):
             session.mount(prefix, HTTPAdapter(max_retries=retries, pool_maxsize=16))

@@ -32,6 +32,7 @@ from services.models import AuditEvent, Study, User
 from services.study.routing import configured_routes
 from tests.fixtures.consortium import Consortium, build_consortium
 from tests.fixtures.databases import Database
+from tests.fixtures.dropping_server import answering_once_per_connection
 from tests.fixtures.live_server import live_server
 from tests.fixtures.orthanc import PASSWORD, USERNAME, OrthancHandle, fresh_ct, last_seq, storescu
 
@@ -234,3 +235,14 @@ class TestBadInput:
         study, series, _ = _uids(world.study)
         assert world.get(f"/studies/{study}/series/1.2.3/metadata").status_code == 404
         assert world.get(f"/studies/{study}/series/{series}/instances/1.2.3").status_code == 404
+
+
+def test_a_kept_alive_connection_orthanc_dropped_is_replaced_not_reported() -> None:
+    """Orthanc closes idle connections after 1 s; a viewer must not see that as a failure."""
+    studies = b'[{"0020000D": {"vr": "UI", "Value": ["1.2.3"]}}]'
+    with answering_once_per_connection(studies, "application/dicom+json") as url:
+        upstream = OrthancDicomWeb(url, USERNAME, PASSWORD)
+
+        answers = [upstream.read_json("/studies") for _ in range(3)]
+
+    assert [answer[0]["0020000D"]["Value"] for answer in answers] == [["1.2.3"]] * 3

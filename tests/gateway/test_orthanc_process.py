@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from gateway.orthanc import (
     OrthancStartError,
     OrthancUnavailable,
 )
+from tests.fixtures.dropping_server import answering_once_per_connection
 from tests.fixtures.orthanc import (
     PASSWORD,
     USERNAME,
@@ -172,3 +174,14 @@ class TestLifecycle:
                 client.get_changes(since=0)
 
         assert time.monotonic() - started < 1.5  # one timeout, no read retries
+
+
+class TestDroppedKeepAlive:
+    def test_an_idempotent_call_is_sent_again_on_a_new_connection(self) -> None:
+        page = json.dumps({"Changes": [], "Done": True, "Last": 7}).encode()
+        with answering_once_per_connection(page, "application/json") as url:
+            client = OrthancClient(url, USERNAME, PASSWORD)
+
+            pages = [client.get_changes(since=0) for _ in range(3)]
+
+        assert [page.last for page in pages] == [7, 7, 7]
