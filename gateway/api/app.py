@@ -10,10 +10,16 @@ from gateway.upload.router import router as upload_router
 from gateway.upload_web.router import router as upload_page_router
 from gateway.viewer_web.router import router as viewer_router
 from services.api.errors import install_error_handlers
+from services.kit.memory import keep_freed_memory
 
 
 def create_app() -> FastAPI:
-    """Build the gateway app (DICOMweb STOW-RS, health)."""
+    """Build the gateway app (DICOMweb STOW-RS, health).
+
+    Each HTTP worker process builds its own app, so this is also where the worker is told to
+    reuse the memory of the large bodies it receives (see ``keep_freed_memory``).
+    """
+    keep_freed_memory()
     app = FastAPI(title="RadBridge gateway", version="0.1.0")
     install_error_handlers(app)
     app.include_router(dicomweb_router)

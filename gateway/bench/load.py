@@ -75,19 +75,22 @@ def stow(
     head = f"--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     between = f"\r\n--{boundary}\r\nContent-Type: application/dicom\r\n\r\n".encode()
+    # Encoded before the clock starts, as the raw sender's files are: encoding a 15 MB
+    # radiograph in the timed loop cost the clients' shared GIL more than the gateway's receive.
+    bodies = [
+        head + between.join(files[i : i + per_request]) + tail
+        for i in range(0, len(files), per_request)
+    ]
 
-    def send(http: httpx.Client, batch: Sequence[bytes]) -> None:
+    def send(http: httpx.Client, body: bytes) -> None:
         answer = http.post(
-            f"{url}/dicomweb/studies",
-            content=head + between.join(batch) + tail,
-            headers={"Content-Type": content_type},
+            f"{url}/dicomweb/studies", content=body, headers={"Content-Type": content_type}
         )
         if answer.status_code != 200:
             raise SendFailed(f"the gateway answered {answer.status_code}: {answer.text[-400:]}")
 
-    batches = [files[i : i + per_request] for i in range(0, len(files), per_request)]
     headers = {"Authorization": f"Bearer {token}"}
-    return _parallel(batches, clients, send, lambda: httpx.Client(headers=headers, timeout=120))
+    return _parallel(bodies, clients, send, lambda: httpx.Client(headers=headers, timeout=120))
 
 
 def storescu(
