@@ -18,6 +18,7 @@ from gateway.scp.server import DicomGateway
 from services.kit.settings import get_settings
 
 log = logging.getLogger("radbridge.scp")
+SPOOL_DIRNAME = "scp-spool"  # under the state directory; the Helm chart mounts a volume there
 
 
 def _start_forwarder(spool_dir: Path) -> BaseProcess:
@@ -48,7 +49,7 @@ def dicom_scp(
     logging.getLogger("pynetdicom").setLevel(logging.WARNING)  # a line per C-STORE otherwise
     settings = get_settings()
     g, o = settings.gateway, settings.orthanc
-    spool_dir = settings.state_dir / "scp-spool"
+    spool_dir = settings.state_dir / SPOOL_DIRNAME
     gateway = DicomGateway(
         ae_title=o.dicom_aet,
         orthanc=orthanc_client(),

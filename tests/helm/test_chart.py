@@ -15,6 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from gateway.scp.cli import SPOOL_DIRNAME
 from services.cli.app import _add_groups, _plug_in, app
 from services.kit.settings import CoreSettings
 
@@ -66,7 +67,6 @@ def test_every_process_of_the_local_stack_is_deployed() -> None:
         for name in (
             "api",
             "gateway",
-            "dicom",
             "watcher",
             "scheduler",
             "worker-inference",
@@ -76,6 +76,22 @@ def test_every_process_of_the_local_stack_is_deployed() -> None:
     }
     assert deployments["rb-radbridge-watcher"]["spec"]["replicas"] == 1
     assert deployments["rb-radbridge-scheduler"]["spec"]["replicas"] == 1
+    assert set(_of(_render(), "StatefulSet")) == {"rb-radbridge-orthanc", "rb-radbridge-dicom"}
+
+
+def test_the_scp_spool_outlives_its_pod_where_the_scp_writes_it() -> None:
+    """Acknowledged instances not yet in Orthanc must survive a replaced pod (no emptyDir)."""
+    docs = _render(**{"dicom.replicas": "2", "dicom.spool.size": "20Gi"})
+    dicom = _of(docs, "StatefulSet")["rb-radbridge-dicom"]["spec"]
+    state_dir = _of(docs, "ConfigMap")["rb-radbridge-config"]["data"]["RADBRIDGE_STATE_DIR"]
+
+    (claim,) = dicom["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
+    assert dicom["replicas"] == 2  # each replica its own spool volume
+    mounts = dicom["template"]["spec"]["containers"][0]["volumeMounts"]
+    spool = next(m for m in mounts if m["name"] == claim["metadata"]["name"])
+    assert spool["mountPath"] == f"{state_dir}/{SPOOL_DIRNAME}"
+    assert dicom["template"]["spec"]["terminationGracePeriodSeconds"] >= 30  # drain, then stop
 
 
 def test_container_arguments_are_real_radbridge_commands() -> None:
