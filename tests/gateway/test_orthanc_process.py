@@ -18,6 +18,7 @@ from gateway.orthanc import (
     OrthancStartError,
     OrthancUnavailable,
 )
+from tests.fixtures import orthanc as orthanc_fixtures
 from tests.fixtures.dropping_server import answering_once_per_connection
 from tests.fixtures.orthanc import (
     PASSWORD,
@@ -185,3 +186,25 @@ class TestDroppedKeepAlive:
             pages = [client.get_changes(since=0) for _ in range(3)]
 
         assert [page.last for page in pages] == [7, 7, 7]
+
+
+def test_the_harness_starts_orthanc_elsewhere_when_its_port_was_taken_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A port found free can be taken before Orthanc binds it; that once failed a CI run."""
+    require_orthanc()
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        blocked = taken.getsockname()[1]
+        found_free = orthanc_fixtures.free_port
+        first = iter([blocked])
+        monkeypatch.setattr(orthanc_fixtures, "free_port", lambda: next(first, 0) or found_free())
+
+        handle = orthanc_fixtures.start_orthanc(tmp_path / "moved")
+        try:
+            assert handle.config.http_port != blocked
+            assert handle.client.is_alive()
+        finally:
+            handle.client.close()
+            handle.process.stop()

@@ -40,8 +40,8 @@ from tests.fixtures.orthanc import (
     OrthancHandle,
     free_port,
     last_seq,
-    make_config,
     run_dcmtk,
+    start_orthanc,
 )
 
 SCP_AET = "RBGATEWAY"
@@ -82,11 +82,10 @@ def site(use_database: Database, orthanc: OrthancHandle) -> Site:
 @pytest.fixture
 def own_orthanc(tmp_path: Path) -> Iterator[LocalOrthanc]:
     """An Orthanc this test may stop and start again (same ports, same storage)."""
-    process = LocalOrthanc(make_config(tmp_path / "orthanc"))
-    process.start()
-    process.wait_ready(timeout=20)
-    yield process
-    process.stop()
+    handle = start_orthanc(tmp_path / "orthanc")
+    yield handle.process
+    handle.client.close()
+    handle.process.stop()
 
 
 def sop_uids_in(orthanc: LocalOrthanc) -> list[str]:
