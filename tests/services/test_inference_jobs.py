@@ -32,12 +32,8 @@ def consortium(use_database: Database) -> Organizations:
     return tenant_factory.build_organizations(use_database.factory)
 
 
-@pytest.fixture
-def study(use_database: Database, consortium: Organizations) -> Study:
-    """A CT study of clinic A: the default image-quality model applies to it."""
-    with session_scope(use_database.factory) as session:
-        registered, _ = study_factory.register_study(session, clinic=consortium.clinic_a)
-    return registered
+# ``study`` (tests/services/conftest.py) is a CT study of this consortium's clinic A: the
+# default image-quality model applies to it.
 
 
 def _jobs(db: Database, study_id: uuid.UUID) -> list[InferenceJob]:
