@@ -1,11 +1,14 @@
 """A spool written by the SCP process and forwarded by another: the folder is all they share.
 
 The forwarding side runs in a thread here (``forward_folder`` is what the forwarder process
-runs); ``deliver`` is the boundary under test, recording what reached it.
+runs); ``deliver`` is the boundary under test, recording what reached it. A writer that dies
+or runs out of room is a real child process, killed or limited by the kernel.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.scp.segments import SegmentWriter
 from gateway.scp.spool import Retry, Sent, Spool
 from tests.fixtures.polling import eventually
 
@@ -79,21 +83,107 @@ def test_what_one_process_spools_the_other_delivers_once_and_removes(
     assert list(tmp_path.iterdir()) == []
 
 
-def test_files_left_before_the_forwarder_started_are_delivered(
+def _in_a_writer_process(folder: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` with ``spool``, a writer-only Spool on ``folder``, in a child process."""
+    prelude = (
+        "import os, resource, signal\n"
+        "from pathlib import Path\n"
+        "from gateway.scp.spool import Sent, Spool\n"
+        "SENT = Sent(ae_title='CT01', tenant_id='t', organization_id='o', node_id='n')\n"
+        f"spool = Spool(Path({str(folder)!r}), None)\n"
+        "spool.start()\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", prelude + script], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_what_a_writer_that_died_spooled_is_delivered_and_its_torn_record_dropped(
     tmp_path: Path, delivered: Delivered, forwarding: Callable[[], None]
 ) -> None:
-    writer = Spool(tmp_path, None)
-    writer.start()
-    for number in range(3):
-        writer.put(b"LEFT%d" % number, SENT)
-    (tmp_path / "torn.part").write_bytes(b"half a file")  # a crash mid-write: never forwarded
+    died = _in_a_writer_process(
+        tmp_path,
+        "for n in range(3):\n"
+        "    spool.put(b'LEFT%d' % n, SENT)\n"
+        "(segment,) = Path(spool.folder).glob('*.open')\n"
+        "with open(segment, 'ab') as handle:\n"
+        "    handle.write(b'RBSP' + bytes(6))  # a record cut short: never acknowledged\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n",
+    )
+    assert died.returncode == -9, died.stderr
+    assert len(list(tmp_path.glob("*.open"))) == 1  # it died without sealing its segment
     assert Spool(tmp_path, None).start() == 3  # what the next SCP start finds waiting
 
     forwarding()
 
+    assert eventually(lambda: sorted(delivered.items) == [b"LEFT0", b"LEFT1", b"LEFT2"])
+    assert eventually(lambda: list(tmp_path.iterdir()) == [])
+
+
+def test_a_forwarder_started_again_does_not_deliver_what_it_delivered_before(
+    tmp_path: Path, delivered: Delivered
+) -> None:
+    writer = Spool(tmp_path, None)
+    writer.start()
+    for number in range(5):
+        writer.put(b"ONCE%d" % number, SENT)
+    for _ in range(2):  # the forwarder process replaced while the writer's segment is open
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=Spool(tmp_path, delivered).forward_folder, args=(stop,), daemon=True
+        )
+        thread.start()
+        assert eventually(lambda: len(delivered.items) >= 5)
+        time.sleep(0.1)  # time enough to find anything again
+        stop.set()
+        thread.join(10)
+
+    assert sorted(delivered.items) == sorted(b"ONCE%d" % n for n in range(5))
+    assert writer.pending == 0
+
+
+def test_instances_are_appended_to_segments_not_written_one_file_each(
+    tmp_path: Path, delivered: Delivered, forwarding: Callable[[], None]
+) -> None:
+    writer = Spool(tmp_path, None, segment_bytes=1000)
+    writer.start()
+    for number in range(20):
+        writer.put(b"X%02d" % number + bytes(300), SENT)
+    segments = sorted(p.suffix for p in tmp_path.iterdir())
+    assert segments == [".open"] + [".seg"] * 6  # three 300-byte records a segment, then sealed
+
+    forwarding()
+
     assert writer.drain(10.0)
-    assert sorted(delivered.items) == [b"LEFT0", b"LEFT1", b"LEFT2"]
-    assert [p.name for p in tmp_path.iterdir()] == ["torn.part"]
+    assert sorted(d[:3] for d in delivered.items) == [b"X%02d" % n for n in range(20)]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_write_that_fails_half_way_leaves_no_torn_record(
+    tmp_path: Path, delivered: Delivered, forwarding: Callable[[], None]
+) -> None:
+    full = _in_a_writer_process(
+        tmp_path,
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (2500, 2500))  # the disk fills up\n"
+        "stored = 0\n"
+        "for n in range(10):\n"
+        "    try:\n"
+        "        spool.put(b'F%d' % n + bytes(998), SENT)\n"
+        "    except OSError as exc:\n"
+        "        print(stored, exc.errno)\n"
+        "        break\n"
+        "    stored += 1\n"
+        "spool.stop()\n",
+    )
+    stored, errno = full.stdout.split()
+    assert (int(stored), int(errno)) == (2, 27)  # EFBIG: the third record did not fit whole
+    assert Spool(tmp_path, None).pending == 2
+
+    forwarding()
+
+    assert eventually(lambda: sorted(d[:2] for d in delivered.items) == [b"F0", b"F1"])
+    assert eventually(lambda: list(tmp_path.iterdir()) == [])
 
 
 def test_the_writer_waits_for_room_while_deliveries_are_held_up(
@@ -138,17 +228,37 @@ def test_a_delivery_that_must_be_retried_is_kept_and_delivered_once(
     assert delivered.items.count(b"FLAKY") == 1
 
 
-def test_a_spooled_file_without_a_readable_sender_is_left_for_an_admin(
+def test_an_unreadable_segment_is_left_for_an_admin(
     tmp_path: Path, delivered: Delivered, forwarding: Callable[[], None]
 ) -> None:
-    (tmp_path / "broken.dcm").write_bytes(b"\xff\xff")
+    (tmp_path / "0-broken.seg").write_bytes(b"\xff" * 40)
     writer = Spool(tmp_path, None)
     writer.start()
     forwarding()
     writer.put(b"GOOD", SENT)
 
     assert eventually(lambda: delivered.items == [b"GOOD"])
-    assert (tmp_path / "broken.dcm").exists()
+    assert eventually(lambda: (tmp_path / "0-broken.broken").exists())
+
+
+def test_a_record_without_a_readable_sender_is_set_aside_and_the_rest_delivered(
+    tmp_path: Path, delivered: Delivered, forwarding: Callable[[], None]
+) -> None:
+    damaged = SegmentWriter(tmp_path)
+    damaged.append(b"{not json", b"ORPHAN")
+    damaged.append(b'{"ae_title": "CT01", "tenant_id": "t", "organization_id": "o"', b"CUT")
+    damaged.seal()
+    writer = Spool(tmp_path, None)
+    writer.start()
+    forwarding()
+    writer.put(b"GOOD", SENT)
+
+    assert eventually(lambda: delivered.items == [b"GOOD"])
+    assert writer.drain(10.0)
+    set_aside = sorted(p.read_bytes() for p in tmp_path.glob("*.broken"))
+    assert len(set_aside) == 2
+    assert set_aside[0].endswith(b"ORPHAN")
+    assert set_aside[1].endswith(b"CUT")
 
 
 def test_forwarding_stops_when_told_to_give_up(tmp_path: Path, delivered: Delivered) -> None:
