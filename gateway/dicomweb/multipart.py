@@ -22,12 +22,6 @@ def related_type(content_type: str) -> str:
     return match.group(1).strip().lower() if match else ""
 
 
-def boundary_of(content_type: str) -> bytes | None:
-    """Return the boundary parameter of a multipart content type (None if absent)."""
-    match = _BOUNDARY.search(content_type)
-    return match.group(1).encode("latin-1") if match else None
-
-
 def split_parts(
     content_type: str, body: bytes | bytearray
 ) -> list[tuple[dict[str, str], memoryview]]:

@@ -109,8 +109,7 @@ def _upload_here(orthanc: OrthancPort, data: bytes) -> Future[UploadResult]:
     return done
 
 
-def sender_of(session: Session, organization_id: uuid.UUID) -> Sender:
-    """Return who an organization's instances are stored for (remembered for a minute)."""
+def _sender(session: Session, organization_id: uuid.UUID) -> Sender:
     sender = SENDERS.get(organization_id)
     if sender is None:
         organization = session.get(Organization, organization_id)
@@ -167,7 +166,7 @@ def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they cam
     assert principal.tenant_id is not None
     assert principal.organization_id is not None
     outcome = StowOutcome(stored=[], failed=[])
-    sender = sender_of(session, principal.organization_id)
+    sender = _sender(session, principal.organization_id)
     uploads: list[tuple[Verdict, Future[UploadResult]]] = []
     for number, data in enumerate(parts, start=1):
         admitted = admit(data, sender)  # validated, patient namespaced for Orthanc
@@ -187,36 +186,19 @@ def store_instances(  # noqa: PLR0913 - the STOW inputs plus which door they cam
             )
         )
     for verdict, upload in uploads:
-        settle(
-            session, outcome, principal, verdict, upload, base_url, source=source, declared=declared
-        )
+        try:
+            result = upload.result()
+            _note_owner(session, principal, result.parent_study, source, declared)
+        except Conflict as exc:
+            reason = (REFUSED_NOT_AUTHORIZED, exc.message)
+        except OrthancRejected as exc:
+            reason = (PROCESSING_FAILURE, f"refused by the store: {exc}")
+        except OrthancUnavailable:
+            reason = (OUT_OF_RESOURCES, "the image store is unavailable; retry later")
+        else:
+            outcome.orthanc_studies[verdict.study_instance_uid] = result.parent_study
+            url = f"{base_url}/studies/{verdict.study_instance_uid}"
+            outcome.stored.append(StoredRef(verdict.sop_class_uid, verdict.sop_instance_uid, url))
+            continue
+        outcome.failed.append(FailedRef(verdict.sop_class_uid, verdict.sop_instance_uid, *reason))
     return outcome
-
-
-def settle(  # noqa: PLR0913 - one upload's outcome and whose it is
-    session: Session,
-    outcome: StowOutcome,
-    principal: Principal,
-    verdict: Verdict,
-    upload: Future[UploadResult],
-    base_url: str,
-    *,
-    source: str = "stow",
-    declared: DeclaredOrder | None = None,
-) -> None:
-    """Record an admitted instance's upload: owner noted and stored, or failed with a reason."""
-    try:
-        result = upload.result()
-        _note_owner(session, principal, result.parent_study, source, declared)
-    except Conflict as exc:
-        reason = (REFUSED_NOT_AUTHORIZED, exc.message)
-    except OrthancRejected as exc:
-        reason = (PROCESSING_FAILURE, f"refused by the store: {exc}")
-    except OrthancUnavailable:
-        reason = (OUT_OF_RESOURCES, "the image store is unavailable; retry later")
-    else:
-        outcome.orthanc_studies[verdict.study_instance_uid] = result.parent_study
-        url = f"{base_url}/studies/{verdict.study_instance_uid}"
-        outcome.stored.append(StoredRef(verdict.sop_class_uid, verdict.sop_instance_uid, url))
-        return
-    outcome.failed.append(FailedRef(verdict.sop_class_uid, verdict.sop_instance_uid, *reason))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from gateway.ingest import patient_namespace
 from gateway.ingest.buffer_file import Buffer
 from gateway.ingest.rewrite import Edits, RewriteError, ValueTooLong, rewrite
-from gateway.ingest.validation import PIXEL_DATA, Inspection, Verdict, inspect_instance
+from gateway.ingest.validation import Verdict, inspect_instance
 from services.contracts.ai_results import OUTPUT_MODALITIES, is_radbridge_output_series
 from services.contracts.ingest import CHARACTER_SET_OVERRIDES
 
@@ -48,30 +48,7 @@ class Admitted:
 
 def admit(data: Buffer, sender: Sender) -> Admitted:
     """Check ``data`` and return the bytes Orthanc may store, or the reason it may not."""
-    return _admitted(data, sender, inspect_instance(data))
-
-
-def admit_head(head: Buffer, sender: Sender, *, size: int) -> Admitted | None:
-    """Admit the head of a file still arriving (at most ``size`` bytes in all), or return None.
-
-    Only an acceptable head that holds every element up to the pixel data's value is admitted:
-    every edit lies before that value, so the rewritten head is final and the rest of the file
-    follows it unchanged. The whole file must still pass :func:`admit`'s checks
-    (``inspect_instance``) before Orthanc may keep it. On None, the caller reads the whole
-    file and admits it as usual, which says what is wrong with it if anything is.
-    """
-    inspection = inspect_instance(head, size=size)
-    if inspection.header is None:
-        return None
-    pixels = inspection.header.get_item(PIXEL_DATA, keep_deferred=True)
-    value_at = getattr(pixels, "value_tell", None)
-    if not isinstance(value_at, int) or value_at > len(head):
-        return None
-    admitted = _admitted(head, sender, inspection)
-    return admitted if admitted.verdict.ok else None
-
-
-def _admitted(data: Buffer, sender: Sender, inspection: Inspection) -> Admitted:
+    inspection = inspect_instance(data)
     verdict = inspection.verdict
     if not verdict.ok:
         return Admitted(verdict)

@@ -173,13 +173,13 @@ def _dictionary_vr(tag: BaseTag) -> str:
         return ""
 
 
-def _parse(data: Buffer, size: int) -> Dataset | Verdict:
+def _parse(data: Buffer) -> Dataset | Verdict:
     """Return the parsed file (leaf values raw, large ones deferred) or why it cannot be read."""
     if not data:
         return Verdict("empty", "The part is empty.")
     try:
         ds = pydicom.dcmread(open_buffer(data), defer_size=DEFER_BYTES)
-        truncated = _truncation(ds, size)  # before the nested parse converts the last SQ
+        truncated = _truncation(ds, len(data))  # before the nested parse converts the last SQ
         _parse_nested(ds)
     except InvalidDicomError:
         return Verdict("not_dicom", "Not a DICOM Part 10 file (no DICM preamble or meta header).")
@@ -204,14 +204,9 @@ def _uid_problem(uids: dict[str, str]) -> Verdict | None:
     return None
 
 
-def inspect_instance(data: Buffer, *, size: int | None = None) -> Inspection:
-    """Parse ``data`` once: the verdict, and the header the rewrite reuses when acceptable.
-
-    ``size``: when ``data`` is only the head of a file still arriving, the most the whole
-    file can be; lengths are checked against it, and the whole file must be checked again.
-    """
-    size = len(data) if size is None else size
-    ds = _parse(data, size)
+def inspect_instance(data: Buffer) -> Inspection:
+    """Parse ``data`` once: the verdict, and the header the rewrite reuses when acceptable."""
+    ds = _parse(data)
     if isinstance(ds, Verdict):
         return Inspection(ds)
     try:
@@ -222,7 +217,7 @@ def inspect_instance(data: Buffer, *, size: int | None = None) -> Inspection:
     if refused is not None:
         return Inspection(refused)
     try:
-        problem = _pixel_problem(ds, size)
+        problem = _pixel_problem(ds, len(data))
     except Exception as exc:  # e.g. a Rows value of the wrong length
         problem = f"unreadable image header: {type(exc).__name__}"
     common = (uids["SOPClassUID"], uids["SOPInstanceUID"], uids["StudyInstanceUID"])

@@ -34,7 +34,6 @@ from gateway.orthanc.records import (
     check_modality_name,
     check_orthanc_id,
 )
-from gateway.orthanc.stream_upload import StreamingUploader
 from gateway.orthanc.uploader import InstanceUploader
 
 if TYPE_CHECKING:
@@ -107,15 +106,6 @@ class OrthancClient:
         for prefix in ("http://", "https://"):
             session.mount(prefix, HTTPAdapter(max_retries=retries, pool_maxsize=16))
         self._uploader = InstanceUploader(
-            url,
-            username,
-            password,
-            max_connections=max_upload_connections,
-            read_timeout_s=transfer_timeout_s,
-            connect_timeout_s=connect_timeout_s,
-        )
-        # Large STOW-RS parts go on to Orthanc from the event loop while they arrive.
-        self.stream_uploader = StreamingUploader(
             url,
             username,
             password,

@@ -59,7 +59,15 @@ class InstanceUploader:
             status, body = self._post(data)
         finally:
             self._slots.release()
-        return upload_outcome(status, body)
+        if status >= 500:
+            raise OrthancUnavailable(f"{_message(body, status)} (instances)", orthanc_status=status)
+        if status >= 400:
+            raise OrthancRejected(f"{_message(body, status)} (instances)", orthanc_status=status)
+        try:
+            payload: object = json.loads(body)
+        except ValueError as exc:
+            raise OrthancUnavailable("Orthanc sent invalid JSON for an upload") from exc
+        return _parse.upload_result(payload)
 
     def close(self) -> None:
         """Close every idle connection."""
@@ -107,19 +115,6 @@ class InstanceUploader:
         assert connection.sock is not None
         connection.sock.settimeout(self._read_timeout)
         return connection
-
-
-def upload_outcome(status: int, body: bytes) -> UploadResult:
-    """Return what ``POST /instances`` stored, or raise why it did not (4xx / 5xx)."""
-    if status >= 500:
-        raise OrthancUnavailable(f"{_message(body, status)} (instances)", orthanc_status=status)
-    if status >= 400:
-        raise OrthancRejected(f"{_message(body, status)} (instances)", orthanc_status=status)
-    try:
-        payload: object = json.loads(body)
-    except ValueError as exc:
-        raise OrthancUnavailable("Orthanc sent invalid JSON for an upload") from exc
-    return _parse.upload_result(payload)
 
 
 def _message(body: bytes, status: int) -> str:
