@@ -38,6 +38,8 @@ def serve(port: int, stop: threading.Event) -> None:
     ]
     server = ae.start_server(("127.0.0.1", port), block=False, evt_handlers=handlers)
     assert server is not None
+    sys.stdout.write(f"listening on {port}\n")  # the bench stack waits for this line
+    sys.stdout.flush()
     pacer = pacing.ReactorPacer(lambda: server.active_associations)
     pacer.start()
     try:

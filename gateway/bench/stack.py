@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy.orm import sessionmaker
 
 from gateway.orthanc.config import OrthancConfig
+from gateway.orthanc.errors import OrthancStartError
 from gateway.orthanc.process import LocalOrthanc
 from gateway.orthanc.records import DicomNode
 from services.auth.tokens import TokenClaims, issue_access_token
@@ -34,8 +35,14 @@ from services.kit.settings import CoreSettings
 from services.tenant import service as tenant_service
 
 BENCH_AET = "BENCHMOD"
+_START_ATTEMPTS = 3
+_IN_USE = "already in use"  # how Orthanc, uvicorn and our SCP report a taken port
 ORTHANC_AET = "RADBRIDGE"
 _USER, _PASSWORD = "bench", uuid.uuid4().hex
+
+
+class _PortTaken(RuntimeError):
+    """A port found free was taken before a server of the stack could bind it."""
 
 
 def _free_port() -> int:
@@ -72,12 +79,21 @@ class BenchStack:
         return [found[name] for name in names]
 
     def __enter__(self) -> BenchStack:
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
-        return self
+        for attempt in range(1, _START_ATTEMPTS + 1):
+            try:
+                self._start()
+            except _PortTaken:  # found free, taken before our server bound it: other ports
+                self.close()
+                if attempt == _START_ATTEMPTS:
+                    raise
+                self._children.clear()
+                self.root = Path(tempfile.mkdtemp(prefix="rb-bench-"))
+                continue
+            except BaseException:
+                self.close()
+                raise
+            return self
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def __exit__(
         self,
@@ -115,7 +131,10 @@ class BenchStack:
         )
         self.orthanc = LocalOrthanc(config)
         self.orthanc.start()
-        self.orthanc.wait_ready(30)
+        try:
+            self.orthanc.wait_ready(30)
+        except OrthancStartError as exc:
+            raise (_PortTaken(str(exc)) if _IN_USE in str(exc) else exc) from exc
         env = self._environment(config)
         settings = CoreSettings(state_dir=self.root / "state")
         database_url = f"sqlite:///{self.root / 'radbridge.db'}"
@@ -132,8 +151,9 @@ class BenchStack:
         bare = [sys.executable, "-m", "gateway.bench.bare_scp", str(self.bare_scp_port)]
         self._spawn("bare-scp", bare, env)
         self._wait(lambda: httpx.get(f"{self.gateway_url}/healthz").status_code == 200)
-        self._wait(lambda: _listening(self.scp_port))
-        self._wait(lambda: _listening(self.bare_scp_port))
+        # Their own word that they bound the port: another program may listen on it as well.
+        self._wait(lambda: f"on 127.0.0.1:{self.scp_port} ->" in self._log("scp"))
+        self._wait(lambda: f"listening on {self.bare_scp_port}" in self._log("bare-scp"))
 
     def _environment(self, config: OrthancConfig) -> dict[str, str]:
         return {
@@ -180,12 +200,17 @@ class BenchStack:
         log = (self.root / f"{name}.log").open("ab")
         self._children[name] = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
 
+    def _log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(errors="replace")
+
     def _wait(self, ready: Callable[[], bool], timeout_s: float = 30) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             dead = [n for n, p in self._children.items() if p.poll() is not None]
             if dead:
-                raise RuntimeError(f"{', '.join(dead)} exited; see the logs in {self.root}")
+                logs = "".join(self._log(name) for name in dead)
+                failure = _PortTaken if _IN_USE in logs else RuntimeError
+                raise failure(f"{', '.join(dead)} exited; see the logs in {self.root}")
             try:
                 if ready():
                     return
@@ -193,9 +218,3 @@ class BenchStack:
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"the benchmark stack did not start in {timeout_s:.0f} s ({self.root})")
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0

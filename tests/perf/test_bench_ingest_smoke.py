@@ -6,10 +6,12 @@ that each figure and ratio is produced.
 
 from __future__ import annotations
 
+import socket
 from dataclasses import replace
 
 import pytest
 
+from gateway.bench import stack as bench_stack
 from gateway.bench.ingest import BenchOptions, report, run_bench
 from tests.fixtures.orthanc import require_orthanc
 
@@ -67,3 +69,29 @@ def test_bench_ingest_runs_only_the_scenarios_asked_for_with_several_http_worker
     assert scenario.name == "STOW small x8, 2 clients, 1/request"
     assert scenario.b.instances_per_s > 0
     assert scenario.b.cpu_s_per_instance > 0  # read from the workers, not their idle parent
+
+
+def test_the_bench_stack_starts_again_on_other_ports_when_one_was_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A port found free but taken before the SCP bound it failed a whole benchmark run."""
+    require_orthanc()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        handed_out: list[int] = []
+        free_port = bench_stack._free_port
+
+        def scp_port_taken_once() -> int:
+            handed_out.append(port if len(handed_out) == 3 else free_port())  # 4th: the SCP's
+            return handed_out[-1]
+
+        monkeypatch.setattr(bench_stack, "_free_port", scp_port_taken_once)
+        with bench_stack.BenchStack() as stack:
+            assert stack.scp_port not in (0, port)
+            with socket.create_connection(("127.0.0.1", stack.scp_port), timeout=5):
+                pass  # the SCP of the second start listens
+
+    assert handed_out.count(port) == 1
+    assert len(handed_out) == 10  # five ports a start, two starts
