@@ -22,13 +22,20 @@ from services.kit.http import DbSession, Settings
 
 HERE = Path(__file__).resolve().parent
 STATIC = HERE / "static"
-UPPY_DIST = HERE / "node_modules" / "uppy" / "dist"
+NODE_MODULES = HERE / "node_modules"
+UPPY_DIST = NODE_MODULES / "uppy" / "dist"
 # Only these files are served: a fixed map, so no request path ever reaches the file system.
 ASSETS = {
     "upload.js": (STATIC / "upload.js", "text/javascript"),
+    "messages.js": (STATIC / "messages.js", "text/javascript"),
     "upload.css": (STATIC / "upload.css", "text/css"),
     "uppy.min.mjs": (UPPY_DIST / "uppy.min.mjs", "text/javascript"),
     "uppy.min.css": (UPPY_DIST / "uppy.min.css", "text/css"),
+    # Uppy's own Simplified Chinese (installed with the uppy bundle): its buttons and messages.
+    "uppy-locale-zh_CN.mjs": (
+        NODE_MODULES / "@uppy" / "locales" / "lib" / "zh_CN.js",
+        "text/javascript",
+    ),
 }
 PAGE_HEADERS = {
     "Content-Security-Policy": (
@@ -46,7 +53,11 @@ router = APIRouter(prefix="/upload", tags=["upload page"])
 @router.get("", response_class=HTMLResponse, include_in_schema=False)
 @router.get("/", response_class=HTMLResponse)
 def page() -> HTMLResponse:
-    """Return the upload page (sign in, pick files or a folder, watch them arrive)."""
+    """Return the upload page (sign in, pick files or a folder, watch them arrive).
+
+    It speaks Simplified Chinese to browsers that prefer Chinese, English otherwise;
+    ``?lang=zh-CN`` or ``?lang=en`` chooses (the page's script applies it).
+    """
     return HTMLResponse((STATIC / "upload.html").read_text("utf-8"), headers=PAGE_HEADERS)
 
 
@@ -61,7 +72,7 @@ def asset(name: str) -> FileResponse:
             "The upload page's Uppy bundle is not installed on this gateway; run "
             "`bash infra/dev.sh setup` (it runs `npm ci` in gateway/upload_web)."
         )
-    cache = "public, max-age=86400" if path.parent == UPPY_DIST else "no-cache"
+    cache = "public, max-age=86400" if path.is_relative_to(NODE_MODULES) else "no-cache"
     headers = {"Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
     return FileResponse(path, media_type=media_type, headers=headers)
 

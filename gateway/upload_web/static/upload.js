@@ -5,7 +5,10 @@
 // connection or a reload, Retry (or adding the same files again) resumes at the server's offset.
 // The urgency and patient type picked on the page go with every file of the batch (metadata
 // `urgency`, `patient-type`); "" means not declared, so the DICOM decides, as without the CLI flags.
+// The page speaks Chinese or English (messages.js), and Uppy with it.
 import { Uppy, Dashboard, Tus } from '/upload/assets/uppy.min.mjs'
+import zhCN from '/upload/assets/uppy-locale-zh_CN.mjs'
+import { MESSAGES, pickLanguage } from '/upload/assets/messages.js'
 
 const RETRY_DELAYS_MS = [0, 1000, 3000, 5000, 10000, 20000, 30000, 60000, 60000, 60000]
 const CHUNK_BYTES = 8 * 1024 * 1024 // a dropped link costs at most one chunk
@@ -15,6 +18,18 @@ const BATCH_STORE = 'radbridge-upload-batch:' // + fingerprint of a set of files
 let token = null // kept in memory only: a reload asks for the password again
 
 const $ = (id) => document.getElementById(id)
+const language = pickLanguage(location.search, navigator.languages || [navigator.language])
+const t = MESSAGES[language]
+
+function translatePage() {
+  document.documentElement.lang = language
+  for (const element of document.querySelectorAll('[data-text]')) {
+    element.textContent = t[element.dataset.text]
+  }
+  const other = language === 'en' ? 'zh-CN' : 'en'
+  $('language').href = `?lang=${other}`
+  $('language').lang = other
+}
 
 function show(list, text) {
   const item = document.createElement('li')
@@ -32,12 +47,12 @@ async function signIn(event) {
   try {
     response = await fetch('/upload/sign-in', { method: 'POST', body: new FormData(form) })
   } catch {
-    $('sign-in-error').textContent = 'The gateway cannot be reached; check the connection and try again.'
+    $('sign-in-error').textContent = t.unreachable
     return
   }
   const body = await response.json().catch(() => ({}))
   if (!response.ok) {
-    $('sign-in-error').textContent = body.message || `Sign-in failed (HTTP ${response.status}).`
+    $('sign-in-error').textContent = body.message || t.signInFailed(response.status)
     return
   }
   token = body.access_token
@@ -67,7 +82,7 @@ async function leaveOutOthers(uppy, files) {
   for (const file of files) {
     if (!(await isDicomOrZip(file))) {
       uppy.removeFile(file.id)
-      show($('skipped'), `Left out (not DICOM or a zip): ${file.meta.relativePath || file.name}`)
+      show($('skipped'), t.leftOut(file.meta.relativePath || file.name))
     }
   }
 }
@@ -112,12 +127,6 @@ function assignBatch(uppy) {
   }
 }
 
-function declaredText(meta) {
-  const urgency = meta.urgency ? `urgency ${meta.urgency === 'stat' ? 'STAT' : meta.urgency}` : ''
-  const type = meta['patient-type'] ? `patient type ${meta['patient-type'].replace('_', ' ')}` : ''
-  return [urgency, type].filter(Boolean).join(', ') || 'urgency and patient type from the DICOM'
-}
-
 async function finalize(batch, files) {
   const response = await fetch(`/uploads/batches/${encodeURIComponent(batch)}/finalize`, {
     method: 'POST',
@@ -125,13 +134,13 @@ async function finalize(batch, files) {
   })
   const body = await response.json().catch(() => ({}))
   if (!response.ok) {
-    show($('errors'), `Batch ${batch}: ${body.message || `HTTP ${response.status}`}`)
+    show($('errors'), t.batchFailed(batch, body.message || `HTTP ${response.status}`))
     return
   }
   localStorage.removeItem(files[0].meta.batchStoreKey)
   const studies = (body.studies || []).length
-  const count = (n, one, many) => `${n} ${n === 1 ? one : many}`
-  show($('batches'), `Complete: ${count(files.length, 'file', 'files')}, ${count(studies, 'study', 'studies')} sent (${declaredText(files[0].meta)}; batch ${batch}); readers can see them now.`)
+  const declared = t.declared(files[0].meta.urgency, files[0].meta['patient-type'])
+  show($('batches'), t.complete(files.length, studies, declared, batch))
 }
 
 async function finalizeComplete(uppy) {
@@ -174,19 +183,19 @@ function explain(error, response) {
     serverMessage = JSON.parse(response?.body?.xhr?.responseText || '{}').message || ''
   } catch { /* not JSON */ }
   switch (status) {
-    case 0: return 'The connection dropped. Press Retry (or add the same files again) to continue from where it stopped.'
-    case 401: return 'Your sign-in has expired or is not valid. Sign out, sign in again, then press Retry.'
-    case 403: return 'This account may not send studies (403). Sign in with a clinic account.'
-    case 413: return `Too large (413): ${serverMessage || 'the file is above the upload limit.'}`
-    case 460: return 'The file was damaged on the way (checksum mismatch, 460). Press Retry to send it again.'
-    default: return `${serverMessage || error?.message || 'Upload failed'} (HTTP ${status}).`
+    case 0: return t.dropped
+    case 401: return t.expired
+    case 403: return t.notUploader
+    case 413: return t.tooLarge(serverMessage)
+    case 460: return t.damaged
+    default: return t.failed(serverMessage || error?.message, status)
   }
 }
 
 // --- Uppy ---
 
 function startUppy() {
-  const uppy = new Uppy({ autoProceed: false })
+  const uppy = new Uppy({ autoProceed: false, ...(language === 'zh-CN' ? { locale: zhCN } : {}) })
     .use(Dashboard, {
       inline: true,
       target: '#dashboard',
@@ -212,7 +221,7 @@ function startUppy() {
   uppy.on('progress', (percent) => {
     const files = uppy.getFiles()
     const done = files.filter((f) => f.progress.uploadComplete).length
-    $('progress').textContent = `${done} of ${files.length} files sent (${percent}%)`
+    $('progress').textContent = t.progress(done, files.length, percent)
   })
   uppy.on('upload-error', (file, error, response) => {
     show($('errors'), `${file.meta.filename || file.name}: ${explain(error, response)}`)
@@ -221,6 +230,7 @@ function startUppy() {
   window.radbridgeUppy = uppy // for the browser test and for support staff in the console
 }
 
+translatePage()
 $('sign-in').addEventListener('submit', signIn)
 $('sign-out').addEventListener('click', signOut)
 startUppy()

@@ -44,7 +44,7 @@ def browser() -> Iterator[Browser]:
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     """A fresh browser context (own localStorage); page errors fail the test."""
-    context = browser.new_context()
+    context = browser.new_context(locale="en-US")  # the page follows the browser's language
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -30,6 +30,14 @@ def test_uppy_is_served_from_node_modules(gateway_url: str) -> None:
     assert "Dashboard" in response.text and "Tus" in response.text
 
 
+def test_uppys_simplified_chinese_is_served_from_node_modules(gateway_url: str) -> None:
+    response = httpx.get(f"{gateway_url}/upload/assets/uppy-locale-zh_CN.mjs")
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert "浏览文件夹" in response.text and "export default" in response.text
+
+
 def test_only_the_listed_assets_are_served(gateway_url: str) -> None:
     for name in ("package.json", "..%2Frouter.py", "uppy.min.js.map"):
         response = httpx.get(f"{gateway_url}/upload/assets/{name}")
