@@ -14,6 +14,7 @@ is empty, for an orderly stop and for tests.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import queue
@@ -126,7 +127,7 @@ class Spool:
     def put(self, data: bytes, sent: Sent) -> None:
         """Append ``data`` to the spool; returns once it is in the spool whole."""
         self._wait_for_room()
-        self._writer.append(json.dumps(asdict(sent)).encode(), data)
+        self._writer.append(_header(sent), data)
         self._counted += 1
         self._wake.set()
 
@@ -242,6 +243,12 @@ class Spool:
         timer = threading.Timer(delay, self._jobs.put, args=(retry,))
         timer.daemon = True
         timer.start()
+
+
+@functools.lru_cache(maxsize=256)
+def _header(sent: Sent) -> bytes:
+    """Return a record's header; one per sending node, so it is encoded once."""
+    return json.dumps(asdict(sent)).encode()
 
 
 def _name(record: Record) -> str:
