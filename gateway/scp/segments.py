@@ -170,7 +170,10 @@ def _segment_paths(folder: Path) -> list[Path]:
 
 def has_segments(folder: Path) -> bool:
     """Return whether any segment (written or sealed, delivered or not) is left."""
-    return bool(_segment_paths(folder))
+    try:
+        return bool(_segment_paths(folder))
+    except FileNotFoundError:  # no folder, no segments
+        return False
 
 
 class SegmentReader:
@@ -313,7 +316,11 @@ class Census:
     def pending(self) -> int:
         """Return how many complete records in the folder are not yet delivered."""
         total, seen = 0, {}
-        for path in _segment_paths(self.folder):
+        try:
+            paths = _segment_paths(self.folder)
+        except FileNotFoundError:  # no folder, nothing waiting
+            paths = []
+        for path in paths:
             offset, count = self._seen.get(path.stem, (0, 0))
             try:
                 offset, count = self._count(path, offset, count)

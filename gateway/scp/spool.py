@@ -169,8 +169,12 @@ class Spool:
         self._start_workers(reader)
         try:
             while not stop.is_set() and not give_up():
-                found = self._queue_new_records(reader, stop)
-                reader.collect()
+                try:
+                    found = self._queue_new_records(reader, stop)
+                    reader.collect()
+                except OSError as exc:  # the folder gone or unreadable: keep trying, never die
+                    log.error("spool folder %s cannot be read (%s); trying again", self.folder, exc)
+                    found = 0
                 self._wake.wait(_SCAN_BUSY_S if found else _SCAN_IDLE_S)
                 self._wake.clear()
         finally:

@@ -6,11 +6,15 @@ stopped with instances still spooled, started again on the same spool.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 from pydicom.uid import UID
+from pynetdicom import AE
 from pynetdicom.dsutils import create_file_meta, encode_file_meta
+from pynetdicom.sop_class import CTImageStorage  # type: ignore[attr-defined]
 
 from gateway.orthanc import LocalOrthanc, OrthancClient
 from gateway.scp.nodes import NodeDirectory
@@ -18,7 +22,8 @@ from gateway.scp.part10 import part10_file
 from gateway.scp.server import DicomGateway
 from services.kit.storage import LocalDiskStore
 from tests.fixtures.databases import Database
-from tests.fixtures.orthanc import PASSWORD, USERNAME, free_port, fresh_ct
+from tests.fixtures.orthanc import PASSWORD, USERNAME, OrthancHandle, free_port, fresh_ct
+from tests.fixtures.polling import eventually
 from tests.gateway.ingest_identity.conftest import SCP_AET, Scp, Site, sop_uids_in, storescu
 
 pytestmark = pytest.mark.integration
@@ -100,3 +105,35 @@ def test_the_part10_file_is_what_pynetdicom_would_write() -> None:
     )
 
     assert ours == expected
+
+
+def test_a_spool_that_cannot_be_written_is_answered_out_of_resources_then_recovers(
+    scp: Scp, site: Site, orthanc: OrthancHandle, tmp_path: Path
+) -> None:
+    spool = scp.gateway.spool.folder
+    shutil.rmtree(spool)  # the spool volume gone from under the SCP
+    _, lost = fresh_ct(tmp_path)
+    _, kept = fresh_ct(tmp_path)
+    peer = AE(ae_title=site.node_a)
+    peer.add_requested_context(CTImageStorage)
+    assoc = peer.associate("127.0.0.1", scp.port, ae_title=scp.ae_title)
+    assert assoc.is_established
+    try:
+        refused = assoc.send_c_store(lost)
+        spool.mkdir()
+        stored = assoc.send_c_store(kept)
+    finally:
+        assoc.release()
+
+    assert refused.Status == 0xA700  # out of resources: the modality keeps it, sends it again
+    assert "retry later" in refused.ErrorComment
+    assert stored.Status == 0x0000
+    assert eventually(lambda: _stored(orthanc, kept.SOPInstanceUID), 20)  # forwarding went on
+    assert not _stored(orthanc, lost.SOPInstanceUID)
+
+
+def _stored(orthanc: OrthancHandle, sop_instance_uid: str) -> bool:
+    found = httpx.post(
+        f"{orthanc.http_url}/tools/lookup", content=sop_instance_uid, auth=(USERNAME, PASSWORD)
+    ).json()
+    return any(item["Type"] == "Instance" for item in found)
