@@ -91,6 +91,9 @@ class SegmentWriter:
         buffers = [_PREFIX.pack(MAGIC, len(header), len(data)), header, data]
         total = sum(len(b) for b in buffers)
         with self._lock:
+            if self._fd is not None and os.fstat(self._fd).st_nlink == 0:
+                os.close(self._fd)  # removed from under us: what we append, nobody would read
+                self._fd = None
             fd = self._fd if self._fd is not None else self._open()
             try:
                 written = os.writev(fd, buffers)

@@ -111,7 +111,7 @@ def test_a_spool_that_cannot_be_written_is_answered_out_of_resources_then_recove
     scp: Scp, site: Site, orthanc: OrthancHandle, tmp_path: Path
 ) -> None:
     spool = scp.gateway.spool.folder
-    shutil.rmtree(spool)  # the spool volume gone from under the SCP
+    _, first = fresh_ct(tmp_path)
     _, lost = fresh_ct(tmp_path)
     _, kept = fresh_ct(tmp_path)
     peer = AE(ae_title=site.node_a)
@@ -119,6 +119,9 @@ def test_a_spool_that_cannot_be_written_is_answered_out_of_resources_then_recove
     assoc = peer.associate("127.0.0.1", scp.port, ae_title=scp.ae_title)
     assert assoc.is_established
     try:
+        assert assoc.send_c_store(first).Status == 0x0000  # the SCP's segment is open now
+        assert eventually(lambda: _stored(orthanc, first.SOPInstanceUID), 20)
+        shutil.rmtree(spool)  # the spool volume gone from under the SCP, segment and all
         refused = assoc.send_c_store(lost)
         spool.mkdir()
         stored = assoc.send_c_store(kept)
