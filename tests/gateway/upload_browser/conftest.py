@@ -42,9 +42,15 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def browser_locale() -> str:
+    """The language the browser prefers (the page follows it); a module may override this."""
+    return "en-US"
+
+
+@pytest.fixture
+def page(browser: Browser, browser_locale: str) -> Iterator[Page]:
     """A fresh browser context (own localStorage); page errors fail the test."""
-    context = browser.new_context(locale="en-US")  # the page follows the browser's language
+    context = browser.new_context(locale=browser_locale)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.fixtures.consortium import PASSWORD, Consortium
 from tests.fixtures.databases import Database
@@ -18,26 +17,18 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def chinese_page(browser: Browser) -> Iterator[Page]:
-    """A browser context whose preferred language is Simplified Chinese."""
-    context = browser.new_context(locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    yield page
-    context.close()
-    assert errors == [], f"the page reported errors: {errors}"
+def browser_locale() -> str:
+    return "zh-CN"  # every page of this module: a browser that prefers Simplified Chinese
 
 
 def test_the_page_and_uppy_speak_chinese_through_a_whole_upload(
-    chinese_page: Page,
+    page: Page,
     gateway_url: str,
     consortium: Consortium,
     orthanc: OrthancHandle,
     use_database: Database,
     tmp_path: Path,
 ) -> None:
-    page = chinese_page
     study_uid, _paths = make_study(tmp_path / "study", 2)
     sign_in(page, gateway_url, consortium.username("staff_a"), PASSWORD)
 
@@ -58,10 +49,7 @@ def test_the_page_and_uppy_speak_chinese_through_a_whole_upload(
     assert study.orthanc_id is not None
 
 
-def test_a_chinese_browser_can_switch_the_page_to_english(
-    chinese_page: Page, gateway_url: str
-) -> None:
-    page = chinese_page
+def test_a_chinese_browser_can_switch_the_page_to_english(page: Page, gateway_url: str) -> None:
     page.goto(f"{gateway_url}/upload")
     expect(page.locator("button[type=submit]")).to_have_text("登录")
 
@@ -73,8 +61,7 @@ def test_a_chinese_browser_can_switch_the_page_to_english(
     expect(page.locator("#language")).to_have_text("中文")
 
 
-def test_a_failed_sign_in_is_explained_in_chinese(chinese_page: Page, gateway_url: str) -> None:
-    page = chinese_page
+def test_a_failed_sign_in_is_explained_in_chinese(page: Page, gateway_url: str) -> None:
     page.route("**/upload/sign-in", lambda route: route.abort())  # the gateway out of reach
 
     sign_in(page, gateway_url, "anyone", "wrong")
