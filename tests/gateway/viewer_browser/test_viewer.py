@@ -93,7 +93,12 @@ def test_a_reader_of_another_consortium_sees_no_study(
     viewer_world: ViewerWorld, viewer_page: ViewerPage
 ) -> None:
     page = viewer_page.page
-    sign_in_and_open(page, viewer_world, viewer_world.other.username("radiologist"))
+    # The "not available" text can show before the study's 404 reaches the recorder (it came
+    # after it in one CI run): wait for that answer itself.
+    with page.expect_response(
+        lambda r: viewer_world.study_uid in r.url and r.status == 404, timeout=LOAD_TIMEOUT_MS
+    ):
+        sign_in_and_open(page, viewer_world, viewer_world.other.username("radiologist"))
 
     expect(page.get_by_text("requested studies are not available")).to_be_visible(
         timeout=LOAD_TIMEOUT_MS
