@@ -29,8 +29,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from inference.dicom import results_gsps, results_sr
-from inference.dicom.source import OrthancInstanceSource, SourceDataError
-from inference.dicom.writer import OrthancResultWriter, ResultStoreRejected
+from inference.dicom.source import InstanceSource, SourceDataError
+from inference.dicom.writer import ResultStoreRejected, ResultWriter
 from inference.pipelines.findings import FindingDraft
 from services.contracts.task_names import QUEUE_INFERENCE, WRITE_RESULT_SR
 from services.kit.clock import utc_now
@@ -86,9 +86,7 @@ def _plan(job_id: uuid.UUID) -> tuple[results_sr.AiRun, str] | None:
         return run, orthanc_id
 
 
-def write_result_sr(
-    job_id: uuid.UUID, *, source: OrthancInstanceSource, writer: OrthancResultWriter
-) -> str:
+def write_result_sr(job_id: uuid.UUID, *, source: InstanceSource, writer: ResultWriter) -> str:
     """Build and store the SR of a succeeded job; return "written", "skipped" or "failed"."""
     planned = _plan(job_id)
     if planned is None:
@@ -135,7 +133,7 @@ def _presentation_state(
 
 
 def _store_presentation_state(
-    job_id: uuid.UUID, writer: OrthancResultWriter, presentation: Dataset
+    job_id: uuid.UUID, writer: ResultWriter, presentation: Dataset
 ) -> None:
     """Store the GSPS; one Orthanc refuses is logged (the SR is the record of the run)."""
     try:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from inference.circuit import BreakerState, CircuitBreaker, CircuitOpen
 from inference.dicom.pixels import PixelDataError
-from inference.dicom.source import OrthancInstanceSource, SourceDataError, SourceUnavailable
+from inference.dicom.source import InstanceSource, SourceDataError, SourceUnavailable
 from inference.input_stats import tensor_stats
 from inference.nodule_vdt_job import drafts_for_study as nodule_vdt_drafts
 from inference.pipelines import chest_xray, image_quality, nodule_vdt
@@ -182,7 +182,7 @@ def _unrunnable(model_name: str, job_input: JobInput | None) -> str | None:
 def _compute(
     claimed: job_service.ClaimedJob,
     job_input: JobInput | None,
-    source: OrthancInstanceSource,
+    source: InstanceSource,
     breaker: CircuitBreaker,
     client: InferenceClient,
 ) -> tuple[list[FindingDraft], int]:
@@ -209,7 +209,7 @@ def run_job(
     *,
     settings: CoreSettings,
     client: InferenceClient,
-    source: OrthancInstanceSource,
+    source: InstanceSource,
     breaker: CircuitBreaker,
 ) -> str:
     """Run a job end to end; return its outcome ("succeeded", "failed", "skipped").

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from typing import Protocol
 
 import httpx
 import pydicom
@@ -16,6 +17,17 @@ class SourceUnavailable(Exception):
 
 class SourceDataError(Exception):
     """The series or its file is gone or unreadable; retrying will not help."""
+
+
+class InstanceSource(Protocol):
+    """Where a job's input instances come from (Orthanc in RadBridge)."""
+
+    def representative_instance(self, series_orthanc_id: str) -> Dataset:
+        """Return the middle instance of a series, parsed with pixels.
+
+        Raises ``SourceUnavailable`` (retry later) or ``SourceDataError`` (retrying will not help).
+        """
+        ...
 
 
 class OrthancInstanceSource:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import httpx
 from pydicom.dataset import Dataset
@@ -41,6 +41,17 @@ def encode(dataset: Dataset) -> bytes:
     buffer = io.BytesIO()
     dataset.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+class ResultWriter(Protocol):
+    """Where the result objects of a run are stored (Orthanc in RadBridge)."""
+
+    def store(self, dataset: Dataset) -> StoredObject:
+        """Store one object; storing the same SOP instance again gives ``AlreadyStored``.
+
+        Raises ``ResultStoreUnavailable`` (retry later) or ``ResultStoreRejected`` (do not).
+        """
+        ...
 
 
 class OrthancResultWriter:

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -178,13 +179,14 @@ class TestIsolation:
                 for f in client.search_for_studies(search_filters={"PatientID": "*"})
             )
             for call in (
-                lambda c=client: c.retrieve_study(study),
-                lambda c=client: c.retrieve_study_metadata(study),
-                lambda c=client: c.retrieve_instance_frames(study, series, sop, [1]),
-                lambda c=client: c.search_for_series(study_instance_uid=study),
+                partial(client.retrieve_study, study),
+                partial(client.retrieve_study_metadata, study),
+                partial(client.retrieve_instance_frames, study, series, sop, [1]),
+                partial(client.search_for_series, study_instance_uid=study),
             ):
                 with pytest.raises(HTTPError) as caught:
                     call()
+                assert caught.value.response is not None, who
                 assert caught.value.response.status_code == 404, who
         with use_database.factory() as session:
             denied = session.scalars(

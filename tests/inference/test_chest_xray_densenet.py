@@ -79,7 +79,8 @@ def reference_forward(state: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray
         xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
         windows = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
         windows = windows[:, :, ::stride, ::stride]  # n, c, h, w, k, k
-        return np.einsum("nchwij,ocij->nohw", windows, w, optimize=True)
+        out: np.ndarray = np.einsum("nchwij,ocij->nohw", windows, w, optimize=True)
+        return out
 
     def bn_relu(x: np.ndarray, key: str) -> np.ndarray:
         g, b, m, v = (state[f"{key}.{n}"].astype(np.float64)[None, :, None, None]
@@ -103,13 +104,25 @@ def reference_forward(state: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray
             x = x.reshape(n, c, h // 2, 2, w // 2, 2).mean(axis=(3, 5))
     pooled = bn_relu(x, "features.norm5").mean(axis=(2, 3))
     logits = pooled @ state["classifier.weight"].T.astype(np.float64) + state["classifier.bias"]
-    return 1 / (1 + np.exp(-logits))
+    probabilities: np.ndarray = 1 / (1 + np.exp(-logits))
+    return probabilities
+
+
+def save_state(path: Path, state: dict[str, np.ndarray]) -> None:
+    """Write a state dict as ``.npz`` (the default allow_pickle named, so mypy types ``**state``)."""
+    np.savez(path, allow_pickle=True, **state)
+
+
+def _testdata_path(name: str) -> str:
+    path = get_testdata_file(name)
+    assert isinstance(path, str), f"pydicom test file {name} is not installed"
+    return path
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("weights") / "densenet121-random.npz"
-    np.savez(path, **random_densenet121())
+    save_state(path, random_densenet121())
     return path
 
 
@@ -146,7 +159,7 @@ class TestOnnxGraph:
     def test_missing_tensor_is_a_clear_error(self, tmp_path: Path):
         state = random_densenet121()
         del state["features.denseblock3.denselayer7.conv2.weight"]
-        np.savez(tmp_path / "broken.npz", **state)
+        save_state(tmp_path / "broken.npz", state)
         with pytest.raises(WeightsError, match=r"denselayer7\.conv2\.weight"):
             export_densenet(tmp_path / "broken.npz", tmp_path / "broken.onnx")
 
@@ -225,7 +238,7 @@ class TestServedByTriton:
         self, densenet_triton: GrpcInferenceClient, exported: Path
     ):
         names = ["dicomdirtests/77654033/CR1/6154", "MR_small.dcm", "SC_rgb_rle.dcm"]
-        datasets = [pydicom.dcmread(get_testdata_file(n)) for n in names]
+        datasets = [pydicom.dcmread(_testdata_path(n)) for n in names]
         probabilities = chest_xray.run(densenet_triton, datasets)
 
         local = ort.InferenceSession(str(exported))
@@ -243,7 +256,7 @@ class TestServedByTriton:
     def test_model_answering_the_wrong_shape_is_a_contract_error(
         self, densenet_triton: GrpcInferenceClient
     ):
-        ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+        ds = pydicom.dcmread(_testdata_path("MR_small.dcm"))
         with pytest.raises(ModelContractError, match=r"shape \(1, 17\), expected \(1, 18\)"):
             chest_xray.run(ServedAs(densenet_triton, "wrong_shape"), [ds])
 

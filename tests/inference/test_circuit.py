@@ -17,6 +17,11 @@ class Clock:
         return self.now
 
 
+def _state(breaker: CircuitBreaker) -> BreakerState:
+    """Read the state afresh (a plain read lets mypy narrow it across mutating calls)."""
+    return breaker.state
+
+
 def test_opens_after_n_consecutive_failures_only() -> None:
     breaker = CircuitBreaker(failure_threshold=3, cooldown_s=10, clock=Clock())
     breaker.record_failure()
@@ -24,9 +29,9 @@ def test_opens_after_n_consecutive_failures_only() -> None:
     breaker.record_success()  # the streak is broken
     breaker.record_failure()
     breaker.record_failure()
-    assert breaker.state == BreakerState.CLOSED and breaker.allow()
+    assert _state(breaker) == BreakerState.CLOSED and breaker.allow()
     breaker.record_failure()
-    assert breaker.state == BreakerState.OPEN
+    assert _state(breaker) == BreakerState.OPEN
     assert not breaker.allow()
     with pytest.raises(CircuitOpen, match="3 times in a row"):
         breaker.check()
@@ -39,15 +44,15 @@ def test_half_open_lets_one_probe_through_and_its_outcome_decides() -> None:
     clock.now = 9.9
     assert not breaker.allow()
     clock.now = 10.0
-    assert breaker.state == BreakerState.HALF_OPEN
+    assert _state(breaker) == BreakerState.HALF_OPEN
     assert breaker.allow()
     assert not breaker.allow()  # one probe at a time
     breaker.record_failure()  # the probe failed: open for another cool-down
-    assert breaker.state == BreakerState.OPEN
+    assert _state(breaker) == BreakerState.OPEN
     clock.now = 20.0
     assert breaker.allow()
     breaker.record_success()
-    assert breaker.state == BreakerState.CLOSED and breaker.consecutive_failures == 0
+    assert _state(breaker) == BreakerState.CLOSED and breaker.consecutive_failures == 0
 
 
 def test_a_probe_that_never_reached_the_server_frees_the_slot() -> None:

@@ -21,7 +21,14 @@ from inference.dicom.volume import GeometryError, assemble_volume
 
 pytestmark = pytest.mark.unit
 
-CT = pydicom.dcmread(get_testdata_file("CT_small.dcm"))  # 128x128, IOP axial-ish, HU -1024 +
+
+def _testdata_path(name: str) -> str:
+    path = get_testdata_file(name)
+    assert isinstance(path, str), f"pydicom test file {name} is not installed"
+    return path
+
+
+CT = pydicom.dcmread(_testdata_path("CT_small.dcm"))  # 128x128, IOP axial-ish, HU -1024 +
 
 
 def ct_series(count: int = 6, gap: float = 2.5, *, shuffle: bool = True) -> list[Dataset]:
@@ -29,7 +36,7 @@ def ct_series(count: int = 6, gap: float = 2.5, *, shuffle: bool = True) -> list
     cosines = np.array([float(v) for v in CT.ImageOrientationPatient])
     normal = np.cross(cosines[:3], cosines[3:])
     origin = np.array([float(v) for v in CT.ImagePositionPatient])
-    slices = []
+    slices: list[Dataset] = []
     for k in range(count):
         ds = copy.deepcopy(CT)
         ds.SOPInstanceUID = generate_uid()
@@ -75,7 +82,7 @@ class TestAssembleVolume:
 
     def test_different_sizes_are_refused(self):
         slices = ct_series(3, shuffle=False)
-        small = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+        small = pydicom.dcmread(_testdata_path("MR_small.dcm"))
         slices[1].Rows, slices[1].Columns = small.Rows, small.Columns
         slices[1].PixelData = small.PixelData
         with pytest.raises(GeometryError, match="different sizes"):
@@ -110,7 +117,7 @@ class TestPrepareVolume:
 class TestPrepareImage:
     def test_xrv_style_spec_maps_to_minus_1024_1024(self):
         spec = InputSpec(shape=(224, 224), channels=1, value_range=(-1024.0, 1024.0))
-        tensor = prepare_image(pydicom.dcmread(get_testdata_file("MR_small.dcm")), spec)
+        tensor = prepare_image(pydicom.dcmread(_testdata_path("MR_small.dcm")), spec)
         assert tensor.shape == (1, 224, 224)
         assert -1024.0 <= tensor.min() < tensor.max() <= 1024.0
 
@@ -118,14 +125,14 @@ class TestPrepareImage:
         spec = InputSpec(
             shape=(32, 32), channels=3, mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225)
         )
-        tensor = prepare_image(pydicom.dcmread(get_testdata_file("CT_small.dcm")), spec)
+        tensor = prepare_image(pydicom.dcmread(_testdata_path("CT_small.dcm")), spec)
         assert tensor.shape == (3, 32, 32)
         unit = tensor[0] * 0.229 + 0.485
         np.testing.assert_allclose(tensor[1] * 0.224 + 0.456, unit, atol=1e-5)
 
     def test_colour_image_keeps_its_channels_and_uint8(self):
         spec = InputSpec(shape=(50, 50), channels=3, datatype="UINT8", value_range=(0, 255))
-        tensor = prepare_image(pydicom.dcmread(get_testdata_file("SC_rgb_rle.dcm")), spec)
+        tensor = prepare_image(pydicom.dcmread(_testdata_path("SC_rgb_rle.dcm")), spec)
         assert tensor.shape == (3, 50, 50)
         assert tensor.dtype == np.uint8
         assert not np.array_equal(tensor[0], tensor[2])

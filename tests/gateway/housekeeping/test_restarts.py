@@ -27,8 +27,15 @@ from services.models import InferenceJob, Series, Study, WorklistItem
 from services.study.routing import configured_routes
 from tests.fixtures.databases import Database
 from tests.fixtures.live_server import live_server
-from tests.fixtures.orthanc import PASSWORD, USERNAME, OrthancHandle, fresh_ct, storescu
-from tests.gateway.housekeeping.conftest import World, bearer, open_world, start_orthanc
+from tests.fixtures.orthanc import (
+    PASSWORD,
+    USERNAME,
+    OrthancHandle,
+    fresh_ct,
+    start_orthanc,
+    storescu,
+)
+from tests.gateway.housekeeping.conftest import World, bearer, open_world
 from tests.gateway.housekeeping.stow_load import ingest_through_a_kill, plan, sop_uids, stow
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]

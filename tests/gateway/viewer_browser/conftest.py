@@ -159,6 +159,7 @@ def viewer_world(
             assert len(stored.ReferencedSOPSequence) == CT_SLICES
             with pytest.raises(HTTPError) as refused:  # ingest refuses RadBridge's own labels
                 client.store_instances([forged])
+            assert refused.value.response is not None
             assert refused.value.response.status_code == 409
             assert drain(orthanc, use_database, study_uid, timeout=30), "study not registered"
             study = _study(use_database, study_uid)

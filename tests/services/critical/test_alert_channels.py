@@ -118,14 +118,22 @@ def _check_fhir(
     resource = Communication.model_validate(body)
     assert resource.status == "completed"
     assert resource.priority == "stat"
+    assert resource.category is not None and resource.category[0].coding is not None
     assert resource.category[0].coding[0].code == "alert"
+    assert resource.reasonCode is not None and resource.reasonCode[0].coding is not None
     assert resource.reasonCode[0].coding[0].code == "CV-ICH"
-    about = {a.type: a.identifier.value for a in resource.about}
+    assert resource.about is not None
+    about = {}
+    for reference in resource.about:
+        assert reference.identifier is not None
+        about[reference.type] = reference.identifier.value
     with db.factory() as session:
         report = session.scalars(select(Report).where(Report.study_id == study.id)).one()
     assert about["DiagnosticReport"] == str(report.id)
     assert about["ImagingStudy"] == f"urn:oid:{study.study_instance_uid}"
-    assert resource.identifier[0].value in alert_ids
+    assert resource.identifier is not None
+    alert_id = resource.identifier[0].value
+    assert alert_id is not None and alert_id in alert_ids
     assert study.patient_name.split("^", 1)[0] not in request["body"].decode()
 
 

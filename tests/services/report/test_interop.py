@@ -10,6 +10,8 @@ import uuid
 import hl7
 import pytest
 from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.imagingstudy import ImagingStudy
+from fhir.resources.R4B.patient import Patient
 
 from services.kit.db import session_scope
 from services.kit.settings import get_settings
@@ -99,12 +101,20 @@ class TestFhirDiagnosticReport:
         resource = DiagnosticReport.model_validate(response.json())
         assert resource.status == "final"
         assert resource.conclusion == IMPRESSION
+        assert resource.code.coding is not None
         assert resource.code.coding[0].code == "18748-4"
+        assert resource.imagingStudy is not None
         assert resource.imagingStudy[0].reference == "#study"
+        assert resource.contained is not None
         contained = {c.id: c for c in resource.contained}
-        assert contained["study"].identifier[0].value == f"urn:oid:{study.study_instance_uid}"
-        assert contained["patient"].identifier[0].value == study.patient_id
+        imaging_study, patient = contained["study"], contained["patient"]
+        assert isinstance(imaging_study, ImagingStudy) and imaging_study.identifier is not None
+        assert imaging_study.identifier[0].value == f"urn:oid:{study.study_instance_uid}"
+        assert isinstance(patient, Patient) and patient.identifier is not None
+        assert patient.identifier[0].value == study.patient_id
+        assert resource.presentedForm is not None
         pdf = resource.presentedForm[0].data  # fhir.resources decodes base64Binary itself
+        assert isinstance(pdf, bytes)
         assert hashlib.sha256(pdf).hexdigest() == report.pdf_sha256
 
     def test_other_consortium_gets_404(

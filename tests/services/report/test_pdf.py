@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import DictionaryObject
 
 from services.report import pdf
 from services.report.document import AiFindingLine, Language, ReportDocument
@@ -55,9 +56,13 @@ def _text(data: bytes) -> str:
 
 
 def _fonts(data: bytes) -> list[Any]:
-    fonts = []
+    fonts: list[Any] = []
     for page in PdfReader(io.BytesIO(data)).pages:
-        fonts.extend(font.get_object() for font in page["/Resources"]["/Font"].values())
+        resources = page["/Resources"]
+        assert isinstance(resources, DictionaryObject)
+        font_dict = resources["/Font"]
+        assert isinstance(font_dict, DictionaryObject)
+        fonts.extend(font.get_object() for font in font_dict.values())
     return fonts
 
 
@@ -165,7 +170,9 @@ class TestRenderReportPdf:
         assert meta is not None
         assert meta.title == "影像诊断报告 RPT-2026-000123"
         assert "王小明" not in str(dict(meta))
-        assert meta["/CreationDate"] == "D:20260115143251+08'00'"
+        creation_date = meta["/CreationDate"]
+        assert isinstance(creation_date, str)
+        assert creation_date == "D:20260115143251+08'00'"
 
     def test_characters_missing_from_font_are_logged_without_content(
         self, caplog: pytest.LogCaptureFixture
@@ -200,7 +207,7 @@ class TestReportDocument:
 
     def test_unknown_language_is_rejected(self) -> None:
         with pytest.raises(ValueError, match="language must be one of"):
-            _document(language="fr")
+            _document(language="fr")  # type: ignore[arg-type]  # deliberately not a Language
 
     def test_is_immutable(self) -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
