@@ -1,7 +1,8 @@
 // What the upload page says, in Simplified Chinese and English. Township clinic staff read
 // Chinese: a browser that prefers Chinese gets it, `?lang=en` or `?lang=zh-CN` chooses.
 // Uppy's own buttons and messages come from @uppy/locales (zh_CN) to match.
-// Messages the gateway itself sends (e.g. the size limit's 413) stay as the gateway wrote them.
+// The gateway writes its own messages in English: the Chinese page says its sign-in refusals in
+// Chinese and shows the size limit's English detail in brackets.
 
 export const LANGUAGES = ['zh-CN', 'en']
 
@@ -76,6 +77,11 @@ export const MESSAGES = {
     health_check: '体检',
     declaredNote: '对下一次上传的所有文件有效；重试时沿用这些文件当初的设置。',
     unreachable: '无法连接网关；请检查网络后再试。',
+    // The gateway explains refusals in English; these say the same for its two sign-in refusals.
+    signInRefused: {
+      401: '用户名或密码错误，或账号已停用。',
+      403: '此账号不能发送检查；请用卫生院工作人员或卫生院医生的账号登录。',
+    },
     signInFailed: (status) => `登录失败（HTTP ${status}）。`,
     leftOut: (path) => `已略过（不是 DICOM 或 zip）：${path}`,
     progress: (done, total, percent) => `已发送 ${done} / ${total} 个文件（${percent}%）`,
@@ -92,7 +98,7 @@ export const MESSAGES = {
     dropped: '连接中断。点“重试”（或再次添加同样的文件）即可从中断处继续。',
     expired: '登录已过期或无效。请退出登录、重新登录，再点“重试”。',
     notUploader: '此账号不能发送检查（403）。请用卫生院的账号登录。',
-    tooLarge: (why) => `文件过大（413）：${why || '超过了上传上限。'}`,
+    tooLarge: (why) => `文件过大（413），超过了网关的上传上限${why ? `（${why}）` : ''}。请分成几次发送。`,
     damaged: '文件在传输中损坏（校验不一致，460）。点“重试”重新发送。',
     failed: (why, status) => `${why || '上传失败'}（HTTP ${status}）。`,
   },

@@ -52,7 +52,8 @@ async function signIn(event) {
   }
   const body = await response.json().catch(() => ({}))
   if (!response.ok) {
-    $('sign-in-error').textContent = body.message || t.signInFailed(response.status)
+    const refusal = t.signInRefused?.[response.status]
+    $('sign-in-error').textContent = refusal || body.message || t.signInFailed(response.status)
     return
   }
   token = body.access_token

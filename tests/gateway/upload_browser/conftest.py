@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 
+from services.kit.settings import get_settings
 from tests.gateway.upload.conftest import consortium, gateway_url  # noqa: F401 - fixtures
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -63,3 +64,13 @@ def page(browser: Browser, browser_locale: str) -> Iterator[Page]:
     yield page
     context.close()
     assert errors == [], f"the page reported errors: {errors}"
+
+
+@pytest.fixture
+def small_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """Lower the gateway's upload limit for one test (the settings are re-read)."""
+    limit = 50_000
+    monkeypatch.setenv("RADBRIDGE_GATEWAY__UPLOAD_MAX_BYTES", str(limit))
+    get_settings.cache_clear()
+    yield limit
+    get_settings.cache_clear()

@@ -11,7 +11,12 @@ from tests.fixtures.consortium import PASSWORD, Consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.orthanc import OrthancHandle
 from tests.gateway.upload.conftest import drain, make_study
-from tests.gateway.upload_browser.page_actions import send_folder, sign_in, signed_in
+from tests.gateway.upload_browser.page_actions import (
+    FILES_INPUT,
+    send_folder,
+    sign_in,
+    signed_in,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -67,3 +72,30 @@ def test_a_failed_sign_in_is_explained_in_chinese(page: Page, gateway_url: str) 
     sign_in(page, gateway_url, "anyone", "wrong")
 
     expect(page.locator("#sign-in-error")).to_have_text("无法连接网关；请检查网络后再试。")
+
+
+def test_sign_in_refusals_are_explained_in_chinese(
+    page: Page, gateway_url: str, consortium: Consortium
+) -> None:
+    sign_in(page, gateway_url, consortium.username("staff_a"), "not the password")
+    expect(page.locator("#sign-in-error")).to_have_text("用户名或密码错误，或账号已停用。")
+
+    sign_in(page, gateway_url, consortium.username("radiologist"), PASSWORD)
+    expect(page.locator("#sign-in-error")).to_contain_text("此账号不能发送检查")
+    expect(page.locator("#uploader")).to_be_hidden()
+
+
+def test_a_file_above_the_limit_is_explained_in_chinese(
+    small_limit: int, page: Page, gateway_url: str, consortium: Consortium, tmp_path: Path
+) -> None:
+    big = tmp_path / "big-study.zip"
+    big.write_bytes(b"PK\x03\x04" + b"\0" * small_limit)  # a zip by its first bytes
+    sign_in(page, gateway_url, consortium.username("staff_a"), PASSWORD)
+    signed_in(page)
+
+    page.set_input_files(FILES_INPUT, big)
+    page.click(".uppy-StatusBar-actionBtn--upload")
+
+    errors = page.locator("#errors")
+    expect(errors).to_contain_text("big-study.zip: 文件过大（413），超过了网关的上传上限")
+    expect(errors).to_contain_text(f"uploads are limited to {small_limit} bytes")  # the detail

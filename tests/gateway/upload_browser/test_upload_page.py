@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from services.kit.settings import get_settings
 from tests.fixtures.consortium import PASSWORD, Consortium
 from tests.fixtures.databases import Database
 from tests.fixtures.orthanc import OrthancHandle
@@ -151,13 +149,3 @@ class TestUploadPage:
 
         expect(page.locator("#sign-in-error")).to_contain_text("This account cannot send studies")
         expect(page.locator("#uploader")).to_be_hidden()
-
-
-@pytest.fixture
-def small_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
-    """Lower the gateway's upload limit for one test (the settings are re-read)."""
-    limit = 50_000
-    monkeypatch.setenv("RADBRIDGE_GATEWAY__UPLOAD_MAX_BYTES", str(limit))
-    get_settings.cache_clear()
-    yield limit
-    get_settings.cache_clear()
