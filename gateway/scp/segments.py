@@ -155,6 +155,23 @@ class _Segment:
     broken: bool = False
 
 
+class _NoRecord(Exception):
+    """No record starts where one should: the segment is damaged."""
+
+
+def _whole_record(fd: int, at: int, size: int) -> tuple[int, int] | None:
+    """Return the header and data lengths of the record at ``at``; None if not all of it is in.
+
+    The one reading of a record's prefix, for the forwarder and for counting what waits.
+    """
+    magic, header_length, data_length = _PREFIX.unpack(os.pread(fd, _PREFIX.size, at))
+    if magic != MAGIC:
+        raise _NoRecord
+    if at + _PREFIX.size + header_length + data_length > size:
+        return None
+    return header_length, data_length
+
+
 def _read_done(path: Path) -> set[int]:
     try:
         raw = path.read_bytes()
@@ -275,18 +292,18 @@ class SegmentReader:
         size = os.fstat(segment.fd).st_size
         while segment.offset + _PREFIX.size <= size:
             at = segment.offset
-            magic, header_length, data_length = _PREFIX.unpack(
-                os.pread(segment.fd, _PREFIX.size, at)
-            )
-            if magic != MAGIC:
+            try:
+                lengths = _whole_record(segment.fd, at, size)
+            except _NoRecord:
                 log.error(
                     "spool segment %s unreadable at byte %d; left for an admin", segment.stem, at
                 )
                 segment.ended = segment.broken = True
                 return
-            data_offset = at + _PREFIX.size + header_length
-            if data_offset + data_length > size:
+            if lengths is None:
                 break  # still being written, or cut short by its writer's death
+            header_length, data_length = lengths
+            data_offset = at + _PREFIX.size + header_length
             segment.offset = data_offset + data_length
             if at in segment.done:
                 continue
@@ -338,13 +355,17 @@ class Census:
 
     @staticmethod
     def _count(path: Path, offset: int, count: int) -> tuple[int, int]:
-        with path.open("rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            size = os.fstat(fd).st_size
             while offset + _PREFIX.size <= size:
-                handle.seek(offset)
-                magic, header_length, data_length = _PREFIX.unpack(handle.read(_PREFIX.size))
-                end = offset + _PREFIX.size + header_length + data_length
-                if magic != MAGIC or end > size:
+                try:
+                    lengths = _whole_record(fd, offset, size)
+                except _NoRecord:
                     break
-                offset, count = end, count + 1
+                if lengths is None:
+                    break
+                offset, count = offset + _PREFIX.size + sum(lengths), count + 1
+        finally:
+            os.close(fd)
         return offset, count

@@ -36,3 +36,11 @@ def batch_of_page(page: Page) -> str:
     page.wait_for_function("window.radbridgeUppy.getFiles().every(f => f.meta.batch)")
     batch: str = page.evaluate("window.radbridgeUppy.getFiles()[0].meta.batch")
     return batch
+
+
+def send_zip_above(page: Page, folder: Path, limit: int) -> None:
+    """Pick a "zip" (by its first bytes) one byte over ``limit`` and press Upload."""
+    big = folder / "big-study.zip"
+    big.write_bytes(b"PK\x03\x04" + b"\0" * limit)
+    page.set_input_files(FILES_INPUT, big)
+    page.click(".uppy-StatusBar-actionBtn--upload")

@@ -12,8 +12,8 @@ from tests.fixtures.databases import Database
 from tests.fixtures.orthanc import OrthancHandle
 from tests.gateway.upload.conftest import drain, make_study
 from tests.gateway.upload_browser.page_actions import (
-    FILES_INPUT,
     send_folder,
+    send_zip_above,
     sign_in,
     signed_in,
 )
@@ -88,13 +88,10 @@ def test_sign_in_refusals_are_explained_in_chinese(
 def test_a_file_above_the_limit_is_explained_in_chinese(
     small_limit: int, page: Page, gateway_url: str, consortium: Consortium, tmp_path: Path
 ) -> None:
-    big = tmp_path / "big-study.zip"
-    big.write_bytes(b"PK\x03\x04" + b"\0" * small_limit)  # a zip by its first bytes
     sign_in(page, gateway_url, consortium.username("staff_a"), PASSWORD)
     signed_in(page)
 
-    page.set_input_files(FILES_INPUT, big)
-    page.click(".uppy-StatusBar-actionBtn--upload")
+    send_zip_above(page, tmp_path, small_limit)
 
     errors = page.locator("#errors")
     expect(errors).to_contain_text("big-study.zip: 文件过大（413），超过了网关的上传上限")

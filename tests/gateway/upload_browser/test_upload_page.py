@@ -14,9 +14,9 @@ from tests.fixtures.databases import Database
 from tests.fixtures.orthanc import OrthancHandle
 from tests.gateway.upload.conftest import drain, make_study, registered, token_for
 from tests.gateway.upload_browser.page_actions import (
-    FILES_INPUT,
     batch_of_page,
     send_folder,
+    send_zip_above,
     sign_in,
     signed_in,
 )
@@ -119,13 +119,10 @@ class TestUploadPage:
         consortium: Consortium,
         tmp_path: Path,
     ) -> None:
-        big = tmp_path / "big-study.zip"
-        big.write_bytes(b"PK\x03\x04" + b"\0" * small_limit)  # a zip by its first bytes
         sign_in(page, gateway_url, consortium.username("staff_a"), PASSWORD)
         signed_in(page)
 
-        page.set_input_files(FILES_INPUT, big)
-        page.click(".uppy-StatusBar-actionBtn--upload")
+        send_zip_above(page, tmp_path, small_limit)
 
         errors = page.locator("#errors")
         expect(errors).to_contain_text("big-study.zip: Too large (413)")
